@@ -1,0 +1,368 @@
+# -*- coding: utf-8 -*-
+# Copyright: orgiam developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: organization
+short_description: AWS Organization accounts as hosts, OU paths as nested groups
+description:
+  - Discovers an AWS Organization (OUs, accounts and account tags) with one pass over the Organizations API
+    and makes every selected account a host.
+  - Each OU becomes a group named V(ou_) followed by its sanitized path (V(Workloads/Prod) becomes
+    V(ou_workloads_prod)); the group of an OU is a child of the group of its parent OU, and top-level OU
+    groups are children of V(all). Accounts directly under the root are in V(ou_root). Every OU has a
+    group, also OUs without accounts and OUs whose accounts are filtered out.
+  - Accounts are also grouped by status (V(status_active), V(status_suspended), ...) and the management
+    account is in V(management_account).
+  - Hosts use C(ansible_connection=local), since work on an account runs on the controller with AWS APIs.
+  - Uses a YAML configuration file that ends with C(organization.orgiam.yml) or C(organization.orgiam.yaml).
+  - The caller needs C(organizations:ListRoots), C(organizations:ListOrganizationalUnitsForParent),
+    C(organizations:ListAccountsForParent) and C(organizations:ListTagsForResource) in the management
+    account or a delegated administrator account.
+author:
+  - orgiam developers
+options:
+  plugin:
+    description: Token that ensures this is a source file for this plugin.
+    required: true
+    type: str
+    choices: ['orgiam.aws.organization']
+  regions:
+    description:
+      - Accepted for compatibility with the amazon.aws inventory plugins. Organizations is a global
+        service; the first region given only selects the API endpoint's partition. O(region) wins over it.
+    type: list
+    elements: str
+    default: []
+  include_ou_paths:
+    description:
+      - Only accounts in these OUs or below them (recursive). Paths are OU names from the top OU joined
+        with C(/), for example V(Workloads/Prod); matching is case-insensitive. V(/) is the root.
+      - Empty means every account, including the accounts directly under the root.
+      - A path that does not exist in the organization is an error that lists the paths that exist.
+    type: list
+    elements: str
+    default: []
+  exclude_ou_paths:
+    description:
+      - Leave out accounts in these OUs or below them (recursive). Same path syntax and errors as
+        O(include_ou_paths).
+    type: list
+    elements: str
+    default: []
+  exclude_accounts:
+    description:
+      - Leave out these accounts, given by 12-digit id or by name (names are matched case-insensitively).
+      - Quote ids in YAML; an unquoted id is read as a number and its leading zeros are restored.
+      - An entry that matches no account gives a warning.
+    type: list
+    elements: raw
+    default: []
+  tag_filters:
+    description:
+      - Only accounts whose tags match every key of this mapping. A value may be a string or a list of
+        strings (any of them matches); V(*) or null only requires the key to be present.
+      - Tag keys and values are case-sensitive. YAML booleans are compared as V(true)/V(false).
+    type: dict
+    default: {}
+  include_suspended:
+    description:
+      - Also make hosts of accounts that are not ACTIVE (SUSPENDED, PENDING_CLOSURE, CLOSED,
+        PENDING_ACTIVATION). By default they are left out, since orgiam never targets them.
+    type: bool
+    default: false
+  hostnames:
+    description:
+      - How hosts are named.
+      - V(name) is the account name, lowercased, with every character other than C([a-z0-9_]) replaced by
+        C(_), repeats collapsed and C(_) stripped from the ends (V(Prod - Payments) becomes
+        V(prod_payments)). When two accounts of the organization give the same name, every one of them
+        gets C(_<account id>) appended, whether or not it is filtered out, so that names do not change
+        with the filters. A name with no usable character becomes C(account_<account id>).
+      - V(id) is the 12-digit account id.
+      - V(name_id) is the sanitized name, C(_) and the account id, for every account.
+    type: str
+    choices: ['name', 'id', 'name_id']
+    default: name
+  catalog:
+    description:
+      - Path of the orgiam catalog directory, relative to the directory of this inventory file unless
+        absolute. When set, it must exist; its absolute path is published as the group variable
+        C(orgiam_catalog_path) on V(all).
+    type: str
+extends_documentation_fragment:
+  - inventory_cache
+  - constructed
+  - amazon.aws.boto3
+  - amazon.aws.common.plugins
+  - amazon.aws.region.plugins
+  - amazon.aws.assume_role.plugins
+notes:
+  - Host variables are C(account_id), C(account_name), C(account_email), C(account_arn),
+    C(account_status), C(ou_path) (empty for accounts under the root), C(ou_id) (the root id for those),
+    C(account_tags), C(is_management_account) and C(ansible_connection=local).
+  - Group variables on V(all) are C(orgiam_management_account_id), C(orgiam_organization_id),
+    C(orgiam_ou_paths) (every OU path of the organization, filtered or not) and C(orgiam_ou_groups)
+    (OU path to group name).
+  - When two OU paths sanitize to the same group name (C(Workloads/Prod) and a top OU named
+    C(Workloads Prod), or a top OU named C(Root)), each of those groups gets the OU id appended.
+  - The cache holds the discovered organization before filtering, so changing a filter does not need a
+    new discovery.
+  - The endpoint also comes from the C(AWS_ENDPOINT_URL) environment variable, which botocore reads itself.
+"""
+
+EXAMPLES = r"""
+# inventories/prod/organization.orgiam.yml: every active account of the organization
+plugin: orgiam.aws.organization
+
+# Workloads accounts only, without the sandbox, grouped by the Owner tag
+plugin: orgiam.aws.organization
+include_ou_paths:
+  - Workloads
+exclude_ou_paths:
+  - Workloads/Sandbox
+exclude_accounts:
+  - "123456789012"
+  - legacy-billing
+tag_filters:
+  Environment: [prod, staging]
+  Owner: "*"
+keyed_groups:
+  - key: account_tags.Owner | default('none')
+    prefix: owner
+compose:
+  region: "'eu-west-1'"
+groups:
+  payments: "'payments' in account_name"
+
+# From a delegated administrator account, reading the organization through a role, cached for 5 minutes
+plugin: orgiam.aws.organization
+assume_role_arn: arn:aws:iam::111111111111:role/OrgReadOnly
+hostnames: name_id
+catalog: ../../roles_catalog
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: .orgiam/inventory-cache
+cache_timeout: 300
+"""
+
+import os
+from typing import Any
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+
+from ansible_collections.orgiam.aws.plugins.module_utils.aws import (
+    DEFAULT_REGION,
+    AwsAccessError,
+    AwsClients,
+    AwsSettings,
+    explain_aws_error,
+)
+from ansible_collections.orgiam.aws.plugins.module_utils.organization import (
+    MANAGEMENT_GROUP,
+    ROOT_GROUP,
+    OrganizationFilterError,
+    assign_host_names,
+    discover_organization,
+    filter_accounts,
+    ou_group_names,
+    ou_paths,
+    status_group_name,
+    unmatched_account_exclusions,
+)
+
+try:
+    import botocore.exceptions
+
+    AWS_ERRORS: tuple[type[BaseException], ...] = (
+        AwsAccessError,
+        botocore.exceptions.BotoCoreError,
+        botocore.exceptions.ClientError,
+    )
+except ImportError:  # pragma: no cover - AwsClients reports the missing SDK
+    AWS_ERRORS = (AwsAccessError,)
+
+# Credential options may be templates ("{{ lookup('env', 'X') }}"), as in amazon.aws.
+TEMPLATABLE_OPTIONS = ("access_key", "secret_key", "session_token", "profile", "endpoint_url", "assume_role_arn", "region", "regions")
+# Status groups that always exist, so that playbooks can name them in any organization.
+ALWAYS_STATUS_GROUPS = ("ACTIVE", "SUSPENDED")
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    NAME = "orgiam.aws.organization"
+    INVENTORY_FILE_SUFFIXES = ("organization.orgiam.yml", "organization.orgiam.yaml")
+
+    def verify_file(self, path: str) -> bool:
+        return super().verify_file(path) and path.endswith(self.INVENTORY_FILE_SUFFIXES)
+
+    # -- options ---------------------------------------------------------------
+
+    def _option(self, name: str) -> Any:
+        value = self.get_option(name)
+        if name in TEMPLATABLE_OPTIONS and value:
+            if isinstance(value, list):
+                return [self.templar.template(v) if self.templar.is_template(v) else v for v in value]
+            if self.templar.is_template(value):
+                return self.templar.template(value)
+        return value
+
+    def _aws_settings(self) -> AwsSettings:
+        profile = self._option("profile") or None
+        access_key = self._option("access_key") or None
+        secret_key = self._option("secret_key") or None
+        session_token = self._option("session_token") or None
+        if profile and (access_key or secret_key or session_token):
+            raise AnsibleParserError(
+                "Passing both a profile and access tokens is not supported: set either aws_profile "
+                "(AWS_PROFILE) or aws_access_key/aws_secret_key (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
+            )
+        regions = self._option("regions") or []
+        region = self._option("region") or (regions[0] if regions else None)
+        return AwsSettings(
+            region=region or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
+            profile=profile,
+            access_key=access_key,
+            secret_key=secret_key,
+            session_token=session_token,
+            endpoint_url=self._option("endpoint_url") or None,
+            assume_role_arn=self._option("assume_role_arn") or None,
+            session_name="orgiam-inventory",
+        )
+
+    # -- discovery -------------------------------------------------------------
+
+    def _discover(self) -> dict[str, Any]:
+        settings = self._aws_settings()
+        endpoint = settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+        try:
+            clients = AwsClients(settings)
+            org = discover_organization(clients.client("organizations"))
+        except AWS_ERRORS as exc:
+            # One line for the user; the cause is an AWS condition, not a bug.
+            raise AnsibleParserError(str(explain_aws_error(exc, endpoint, "cannot discover the AWS Organization"))) from None
+        self.display.vv(
+            f"orgiam.aws.organization: {len(org['accounts'])} accounts in {len(org['ous'])} OUs "
+            f"discovered with {clients.call_log.total()} API calls"
+        )
+        return org
+
+    def _organization(self, path: str, cache: bool) -> dict[str, Any]:
+        cache_key = self.get_cache_key(path)
+        use_cache = bool(self.get_option("cache"))
+        if use_cache and cache:
+            try:
+                return self._cache[cache_key]
+            except KeyError:
+                pass  # expired or never written
+        org = self._discover()
+        if use_cache:
+            self._cache[cache_key] = org
+        return org
+
+    # -- catalog hook ----------------------------------------------------------
+
+    def _catalog_path(self, inventory_path: str) -> str | None:
+        catalog = self.get_option("catalog")
+        if not catalog:
+            return None
+        base = os.path.dirname(os.path.abspath(inventory_path))
+        return os.path.normpath(os.path.join(base, os.path.expanduser(str(catalog))))
+
+    def _check_catalog(self, catalog_path: str, org: dict[str, Any], inventory_path: str) -> None:
+        # =====================================================================
+        # CATALOG HOOK (for the lead): validate the catalog at catalog_path
+        # against the discovered organization `org` here (unknown OU paths,
+        # account ids/names that do not exist, ...). Raise AnsibleParserError
+        # with a one-line message to fail the inventory. Called after
+        # discovery, before hosts are added; `org` is the unfiltered dict
+        # from module_utils.organization.discover_organization.
+        # =====================================================================
+        if not os.path.exists(catalog_path):
+            raise AnsibleParserError(
+                f"catalog {catalog_path} (option 'catalog' in {inventory_path}) does not exist"
+            )
+
+    # -- inventory -------------------------------------------------------------
+
+    def parse(self, inventory: Any, loader: Any, path: str, cache: bool = True) -> None:
+        super().parse(inventory, loader, path, cache)
+        self._read_config_data(path)
+
+        org = self._organization(path, cache)
+        catalog_path = self._catalog_path(path)
+        if catalog_path:
+            self._check_catalog(catalog_path, org, path)
+
+        exclude_accounts = self.get_option("exclude_accounts")
+        try:
+            selected = filter_accounts(
+                org,
+                include_ou_paths=self.get_option("include_ou_paths"),
+                exclude_ou_paths=self.get_option("exclude_ou_paths"),
+                exclude_accounts=exclude_accounts,
+                tag_filters=self.get_option("tag_filters"),
+                include_suspended=self.get_option("include_suspended"),
+            )
+            host_names = assign_host_names(org["accounts"], self.get_option("hostnames"))
+        except OrganizationFilterError as exc:
+            raise AnsibleParserError(f"{path}: {exc}") from None
+        for entry in unmatched_account_exclusions(org, exclude_accounts):
+            self.display.warning(f"{path}: exclude_accounts entry '{entry}' matches no account of the organization")
+
+        self._populate(org, selected, host_names, catalog_path)
+
+    def _populate(
+        self, org: dict[str, Any], selected: list[dict[str, Any]], host_names: dict[str, str], catalog_path: str | None
+    ) -> None:
+        inventory = self.inventory
+        groups = ou_group_names(org)
+
+        inventory.add_group(ROOT_GROUP)
+        inventory.add_child("all", ROOT_GROUP)
+        # Parents before children: OUs are sorted by path, so a parent path comes first.
+        for ou in sorted(org["ous"], key=lambda o: o["path"].count("/")):
+            group = inventory.add_group(groups[ou["path"]])
+            parent_path = ou["path"].rpartition("/")[0]
+            inventory.add_child(groups[parent_path] if parent_path else "all", group)
+        inventory.add_group(MANAGEMENT_GROUP)
+        for status in ALWAYS_STATUS_GROUPS:
+            inventory.add_group(status_group_name(status))
+
+        all_vars = {
+            "orgiam_management_account_id": org["management_account_id"],
+            "orgiam_organization_id": org["organization_id"],
+            "orgiam_ou_paths": ou_paths(org),
+            "orgiam_ou_groups": {path: group for path, group in groups.items() if path},
+        }
+        if catalog_path:
+            all_vars["orgiam_catalog_path"] = catalog_path
+        for key, value in all_vars.items():
+            inventory.set_variable("all", key, value)
+
+        strict = self.get_option("strict")
+        for account in selected:
+            host = host_names[account["id"]]
+            inventory.add_host(host, group=groups.get(account["ou_path"], ROOT_GROUP))
+            inventory.add_child(inventory.add_group(status_group_name(account["status"])), host)
+            if account["is_management"]:
+                inventory.add_child(MANAGEMENT_GROUP, host)
+            hostvars = {
+                "account_id": account["id"],
+                "account_name": account["name"],
+                "account_email": account["email"],
+                "account_arn": account["arn"],
+                "account_status": account["status"],
+                "ou_path": account["ou_path"],
+                "ou_id": account["ou_id"],
+                "account_tags": dict(account["tags"]),
+                "is_management_account": account["is_management"],
+                "ansible_connection": "local",
+            }
+            for key, value in hostvars.items():
+                inventory.set_variable(host, key, value)
+            self._set_composite_vars(self.get_option("compose"), hostvars, host, strict=strict)
+            self._add_host_to_composed_groups(self.get_option("groups"), hostvars, host, strict=strict)
+            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, host, strict=strict)

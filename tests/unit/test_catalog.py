@@ -1,0 +1,141 @@
+"""The catalog loader: good catalogs load; every bad one names file, line, field and fix."""
+
+import os
+import textwrap
+
+import pytest
+
+from ansible_collections.orgiam.aws.plugins.module_utils.catalog import CatalogError, load_catalog
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def write_catalog(tmp_path, settings="central_account: Security\n", roles=None):
+    (tmp_path / "roles").mkdir()
+    (tmp_path / "settings.yml").write_text(settings)
+    for name, text in (roles or {"ro.yml": "name: ReadOnly\nmanaged_policies: [ReadOnlyAccess]\ntargets:\n  ou_paths: [Workloads]\n"}).items():
+        (tmp_path / "roles" / name).write_text(textwrap.dedent(text))
+    return str(tmp_path)
+
+
+def problems_of(path):
+    with pytest.raises(CatalogError) as info:
+        load_catalog(path)
+    return [str(p) for p in info.value.problems]
+
+
+def test_the_shipped_catalog_loads():
+    catalog = load_catalog(os.path.join(REPO, "roles_catalog"))
+    assert catalog.settings.central_account == "Security"
+    assert {r.name for r in catalog.roles} >= {"ReadOnly"}
+    assert all(r.path == "/orgiam/" and r.mfa_required for r in catalog.roles)
+
+
+def test_defaults_and_targets(tmp_path):
+    path = write_catalog(
+        tmp_path,
+        roles={
+            "a.yml": """
+                name: Ops
+                targets:
+                  ou_paths: [/Workloads/Prod/, {path: Sandbox, recursive: false}]
+                  accounts: ["111111111111"]
+                  tags: {Environment: [prod, test]}
+                  exclude: {accounts: [Payments Prod]}
+            """
+        },
+    )
+    role = load_catalog(path).roles[0]
+    assert [(t.path, t.recursive) for t in role.include.ou_paths] == [("Workloads/Prod", True), ("Sandbox", False)]
+    assert role.include.tags == (("Environment", ("prod", "test")),)
+    assert role.exclude.accounts == ("Payments Prod",)
+    assert role.max_session_duration == 3600 and role.mfa_required
+
+
+def test_invalid_yaml_names_file_and_line(tmp_path):
+    path = write_catalog(tmp_path, roles={"broken.yml": "name: X\ntargets: [oops\n"})
+    (problem,) = problems_of(path)
+    assert "roles/broken.yml:" in problem and "not valid YAML" in problem
+
+
+def test_unknown_key_names_file_line_and_key(tmp_path):
+    path = write_catalog(tmp_path, roles={"ro.yml": "name: ReadOnly\nmanaged_policy: [ReadOnlyAccess]\ntargets: {ou_paths: [W]}\n"})
+    (problem,) = problems_of(path)
+    assert "roles/ro.yml:2" in problem
+    assert "unknown key 'managed_policy'" in problem and "managed_policies" in problem
+
+
+def test_unknown_nested_key_in_targets(tmp_path):
+    path = write_catalog(tmp_path, roles={"ro.yml": "name: ReadOnly\ntargets:\n  ou_path: [W]\n"})
+    (problem,) = problems_of(path)
+    assert "roles/ro.yml:3" in problem and "targets.ou_path" in problem and "ou_paths" in problem
+
+
+def test_unknown_settings_key(tmp_path):
+    path = write_catalog(tmp_path, settings="central_account: Security\nprune_policy: apply\n")
+    (problem,) = problems_of(path)
+    assert "settings.yml:2" in problem and "unknown key 'prune_policy'" in problem
+
+
+def test_bad_values_are_explained(tmp_path):
+    path = write_catalog(
+        tmp_path,
+        settings="central_account: Security\nprune: sometimes\n",
+        roles={"x.yml": "name: 'bad name!'\nmax_session_duration: 60\ntargets: {}\n"},
+    )
+    found = " | ".join(problems_of(path))
+    assert "settings.yml:2" in found and "'sometimes' is not one of: never, plan, apply" in found
+    assert "field 'name'" in found and "field 'max_session_duration'" in found
+
+
+def test_role_without_targets_is_refused(tmp_path):
+    path = write_catalog(tmp_path, roles={"x.yml": "name: X\ntargets: {}\n"})
+    (problem,) = problems_of(path)
+    assert "targets selects no account" in problem
+
+
+def test_duplicate_role_names_case_insensitive(tmp_path):
+    path = write_catalog(
+        tmp_path,
+        roles={"a.yml": "name: ReadOnly\ntargets: {ou_paths: [W]}\n", "b.yml": "name: readonly\ntargets: {ou_paths: [W]}\n"},
+    )
+    (problem,) = problems_of(path)
+    assert "roles/b.yml:1" in problem and "already defined at" in problem and "roles/a.yml" in problem
+
+
+def test_duplicate_yaml_key(tmp_path):
+    path = write_catalog(tmp_path, roles={"a.yml": "name: A\nname: B\ntargets: {ou_paths: [W]}\n"})
+    (problem,) = problems_of(path)
+    assert "roles/a.yml:2" in problem and "appears twice" in problem
+
+
+def test_inline_policy_documents_are_checked(tmp_path):
+    path = write_catalog(
+        tmp_path,
+        roles={
+            "a.yml": """
+                name: A
+                inline_policies:
+                  ok: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: "s3:GetObject", Resource: "*"}]}
+                  bad: {Statement: [{Effect: Maybe, Principal: "*", Resource: "*"}]}
+                targets: {ou_paths: [W]}
+            """
+        },
+    )
+    found = " | ".join(problems_of(path))
+    assert "inline_policies.bad.Statement.0.Effect" in found
+    assert "needs Action or NotAction" in found and "cannot name a Principal" in found
+    assert "inline_policies.ok" not in found
+
+
+def test_missing_settings_and_missing_directory(tmp_path):
+    (tmp_path / "roles").mkdir()
+    (problem,) = problems_of(str(tmp_path))
+    assert "settings.yml" in problem and "central_account" in problem
+    (problem,) = problems_of(str(tmp_path / "nope"))
+    assert "does not exist" in problem
+
+
+def test_a_file_with_a_list_of_roles(tmp_path):
+    path = write_catalog(tmp_path, roles={"many.yml": "roles:\n  - {name: A, targets: {ou_paths: [W]}}\n  - {name: B, targets: {accounts: ['1']}}\n"})
+    assert [r.name for r in load_catalog(path).roles] == ["A", "B"]

@@ -1,0 +1,122 @@
+"""Templates (trust, MFA, grants, size quotas), plan decisions and the executor's isolation."""
+
+import json
+
+import pytest
+
+from ansible_collections.orgiam.aws.plugins.module_utils import plan as P
+from ansible_collections.orgiam.aws.plugins.module_utils.catalog import RoleDef
+from ansible_collections.orgiam.aws.plugins.module_utils.executor import run_all
+from ansible_collections.orgiam.aws.plugins.module_utils.templates import (
+    HASH_TAG,
+    MANAGED_BY_TAG,
+    MANAGED_POLICY_MAX_CHARS,
+    TemplateError,
+    central_template,
+    chunk_assume_policies,
+    member_template,
+    role_arn,
+    template_hash,
+)
+
+RO = RoleDef(name="ReadOnly", source="r.yml:1", managed_policies=("ReadOnlyAccess", "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"))
+
+
+def test_member_role_trusts_only_the_central_account_with_mfa():
+    template = member_template([RO], "222222222222", "333333333333")
+    (resource,) = template["Resources"].values()
+    props = resource["Properties"]
+    (statement,) = props["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"AWS": "arn:aws:iam::222222222222:root"}
+    assert statement["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+    assert props["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"]
+    assert props["Path"] == "/orgiam/" and {"Key": MANAGED_BY_TAG, "Value": "orgiam"} in props["Tags"]
+    assert template["Outputs"]["OrgiamRoleArns"]["Value"] == "arn:aws:iam::333333333333:role/orgiam/ReadOnly"
+
+
+def test_hash_is_stable_and_changes_with_content():
+    a = member_template([RO], "2", "3")
+    assert template_hash(a) == template_hash(json.loads(json.dumps(a)))
+    assert template_hash(a) != template_hash(member_template([RO], "4", "3"))
+
+
+def test_central_grants_exact_arns_and_requires_mfa():
+    arns = [role_arn(f"{i:012d}", RO) for i in (5, 3)]
+    template = central_template({"ReadOnly": arns}, {"ReadOnly": RO}, "orgiam", "/orgiam/")
+    kinds = sorted(r["Type"] for r in template["Resources"].values())
+    assert kinds == ["AWS::IAM::Group", "AWS::IAM::ManagedPolicy"]
+    policy = next(r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy")["Properties"]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Resource"] == sorted(arns) and statement["Action"] == "sts:AssumeRole"
+    assert statement["Condition"]["Bool"]["aws:MultiFactorAuthPresent"] == "true"
+
+
+def test_assume_policies_split_within_iam_size_quota():
+    arns = [role_arn(f"{i:012d}", RO) for i in range(400)]
+    documents = chunk_assume_policies(arns, True)
+    assert len(documents) > 1
+    assert all(len(json.dumps(d, separators=(",", ":"))) <= MANAGED_POLICY_MAX_CHARS for d in documents)
+    assert sorted(a for d in documents for a in d["Statement"][0]["Resource"]) == sorted(arns)
+    with pytest.raises(TemplateError, match="more than the 10 IAM allows"):
+        central_template({"ReadOnly": [role_arn(f"{i:012d}", RO) for i in range(2000)]}, {"ReadOnly": RO}, "orgiam", "/orgiam/")
+
+
+def state(status="CREATE_COMPLETE", digest="h1", managed=True):
+    tags = {HASH_TAG: digest}
+    if managed:
+        tags[MANAGED_BY_TAG] = "orgiam"
+    return P.StackState("orgiam-roles", status, tags)
+
+
+@pytest.mark.parametrize(
+    "observed, desired, prune, action",
+    [
+        (None, "h1", "plan", P.CREATE),
+        (state(), "h1", "plan", P.NOOP),
+        (state("UPDATE_ROLLBACK_COMPLETE"), "h1", "plan", P.NOOP),
+        (state(), "h2", "plan", P.UPDATE),
+        (state(), None, "plan", P.RETAIN),
+        (state(), None, "never", P.RETAIN),
+        (state(), None, "apply", P.DELETE),
+        (None, None, "apply", P.NOOP),
+        (state("ROLLBACK_COMPLETE"), "h1", "plan", P.RECREATE),
+        (state("UPDATE_ROLLBACK_FAILED"), "h1", "plan", P.CONTINUE_AND_UPDATE),
+        (state("DELETE_FAILED"), "h1", "plan", P.RECREATE),
+        (state("UPDATE_IN_PROGRESS"), "h1", "plan", P.WAIT),
+        (state(managed=False), "h1", "apply", P.REFUSE),
+        (state(managed=False), None, "apply", P.NOOP),
+    ],
+)
+def test_decisions(observed, desired, prune, action):
+    assert P.decide(observed, desired, prune).action == action
+
+
+def test_never_deletes_a_stack_orgiam_did_not_create():
+    assert P.decide(state(managed=False), None, "apply").action != P.DELETE
+
+
+def test_executor_keeps_failures_to_their_job_and_bounds_concurrency():
+    import threading
+
+    active, peak, lock = [0], [0], threading.Lock()
+    gate = threading.Barrier(3)
+
+    def work(n):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        try:
+            if n < 3:
+                gate.wait(timeout=5)  # three jobs are in flight together
+            if n % 4 == 0:
+                raise RuntimeError(f"boom {n}")
+            return ("ok", n)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    seen = []
+    results = run_all(range(10), work, lambda n, e: ("failed", n, str(e)), concurrency=3, on_done=seen.append)
+    assert sorted(r[1] for r in results) == list(range(10))
+    assert sorted(r[1] for r in results if r[0] == "failed") == [0, 4, 8]
+    assert peak[0] == 3 and len(seen) == 10
