@@ -22,6 +22,7 @@ from ansible.utils.display import Display
 from ansible_collections.orgiam.aws.plugins.module_utils.aws import AwsAccessError, AwsClients, AwsSettings, CallLog
 from ansible_collections.orgiam.aws.plugins.module_utils.catalog import CatalogError, load_catalog
 from ansible_collections.orgiam.aws.plugins.module_utils.engine import FAILED, SyncOptions, run_sync
+from ansible_collections.orgiam.aws.plugins.module_utils.notify import publish
 from ansible_collections.orgiam.aws.plugins.module_utils.report import build_report, summary_text, write_report
 from ansible_collections.orgiam.aws.plugins.module_utils.resolve import account_from_hostvars, resolve
 
@@ -38,6 +39,7 @@ ARGS = {
     "aws_profile": None,
     "assume_role_arn": None,
     "progress_interval": 2.0,
+    "notify_topic_arn": None,
 }
 
 
@@ -128,6 +130,13 @@ class ActionModule(ActionBase):
         paths = write_report(report, os.path.expanduser(str(args["report_dir"])), diffs)
         summary = summary_text(report)
         display.display(summary.rstrip())
+        topic = args["notify_topic_arn"] or settings.notify_topic_arn
+        if topic:
+            try:
+                publish(clients.client("sns", region=topic.split(":")[3]), topic, report, os.environ.get("ORGIAM_RUN_URL", ""))
+                display.display(f"orgiam: notified {topic}")
+            except AwsAccessError as exc:
+                display.warning(f"orgiam: the sync finished but the notification failed: {exc}")
 
         result.update(
             changed=any(r.changed for r in outcome.members + [outcome.central]),

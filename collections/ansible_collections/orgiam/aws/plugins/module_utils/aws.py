@@ -166,8 +166,8 @@ class AwsClients:
     def endpoint_url(self) -> str | None:
         return self.settings.endpoint_url or os.environ.get(ENDPOINT_ENV) or None
 
-    def _make_client(self, service: str, credentials: dict[str, str] | None, account_label: str) -> Any:
-        kwargs: dict[str, Any] = {"config": self._config, "region_name": self.settings.region or DEFAULT_REGION}
+    def _make_client(self, service: str, credentials: dict[str, str] | None, account_label: str, region: str | None = None) -> Any:
+        kwargs: dict[str, Any] = {"config": self._config, "region_name": region or self.settings.region or DEFAULT_REGION}
         if self.settings.endpoint_url:
             kwargs["endpoint_url"] = self.settings.endpoint_url
         creds = credentials or self._base_credentials
@@ -195,9 +195,9 @@ class AwsClients:
             raise explain_aws_error(exc, self.endpoint_url, f"cannot assume {role_arn}") from None
         return response["Credentials"]
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, region: str | None = None) -> Any:
         """A client for the caller's own account (or the role given by assume_role_arn)."""
-        return self._make_client(service, None, "caller")
+        return self._make_client(service, None, "caller", region)
 
     def member_client(self, service: str, account_id: str, partition: str = "aws") -> Any:
         """A client acting in ``account_id`` through the member role (cached credentials)."""

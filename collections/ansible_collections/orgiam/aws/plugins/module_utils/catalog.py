@@ -75,6 +75,7 @@ SETTINGS_SCHEMA: dict[str, Any] = {
         "prune": {"enum": list(PRUNE_POLICIES)},
         "concurrency": {"type": "integer", "minimum": 1, "maximum": 200},
         "stack_timeout_seconds": {"type": "integer", "minimum": 30, "maximum": 7200},
+        "notify_topic_arn": {"type": "string", "pattern": r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$"},
     },
 }
 
@@ -170,6 +171,7 @@ class Settings:
     prune: str = "plan"
     concurrency: int = 16
     stack_timeout_seconds: int = 900
+    notify_topic_arn: str = ""
     source: str = ""
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter
+import xml.etree.ElementTree as ET
+from collections import Counter, defaultdict
 from datetime import datetime, timezone
 from typing import Any
 
@@ -55,6 +56,24 @@ def _strip(result: StackResult) -> dict[str, Any]:
     return data
 
 
+CHANGING_STATUSES = ("created", "updated", "deleted", "planned")
+
+
+def ou_table(report: dict[str, Any]) -> list[str]:
+    """Accounts by OU: unchanged, changing (or changed), failed, other."""
+    rows: dict[str, Counter] = defaultdict(Counter)
+    for account in report["accounts"]:
+        status = account["status"]
+        column = "failed" if status == FAILED else "changing" if account["changed"] else "unchanged" if status == "unchanged" else "other"
+        rows[account["ou_path"] or "(root)"][column] += 1
+    width = max([len("OU")] + [len(ou) for ou in rows])
+    lines = [f"  {'OU'.ljust(width)}  unchanged  changing  failed  other"]
+    for ou in sorted(rows, key=str.lower):
+        c = rows[ou]
+        lines.append(f"  {ou.ljust(width)}  {c['unchanged']:>9}  {c['changing']:>8}  {c['failed']:>6}  {c['other']:>5}")
+    return lines
+
+
 def summary_text(report: dict[str, Any]) -> str:
     stacks = report["member_stacks"]
     central = report["central"]
@@ -67,6 +86,8 @@ def summary_text(report: dict[str, Any]) -> str:
         + (f": {central['error']}" if central["error"] else ""),
         f"  API calls: {report['api_calls']['total']} (at most {report['api_calls']['max_per_account']} for one account)",
     ]
+    if report["accounts"]:
+        lines.extend(ou_table(report))
     for failure in report["failed_accounts"]:
         lines.append(f"  FAILED {failure['account_name']} ({failure['account_id']}), {failure['stack']}: {failure['error']}")
     changed = sum(stacks[k] for k in ("created", "updated", "deleted")) + (1 if central["status"] in ("created", "updated") else 0)
@@ -84,13 +105,60 @@ def summary_markdown(report: dict[str, Any]) -> str:
     return "# orgiam sync report\n\n```\n" + summary_text(report) + "```\n\n" + "\n".join(rows) + "\n"
 
 
+def junit_xml(report: dict[str, Any]) -> str:
+    """One test case per account stack (and the central stack), for CodeBuild report groups."""
+    results = report["accounts"] + [report["central"]]
+    failures = sum(1 for r in results if r["status"] == FAILED)
+    skipped = sum(1 for r in results if r["status"] == "skipped")
+    suite = ET.Element(
+        "testsuite",
+        name=f"orgiam sync ({report['mode']})",
+        tests=str(len(results)),
+        failures=str(failures),
+        errors="0",
+        skipped=str(skipped),
+        time=str(report["seconds"]),
+        timestamp=report["generated_at"],
+    )
+    for r in results:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"orgiam.{(r['ou_path'] or 'root').replace('/', '.')}",
+            name=f"{r['account_name']} ({r['account_id']}) {r['stack_name']}",
+            time=str(r["seconds"]),
+        )
+        if r["status"] == FAILED:
+            failure = ET.SubElement(case, "failure", message=r["error"][:500], type=r["error_code"] or "Error")
+            failure.text = r["error"]
+        elif r["status"] == "skipped":
+            ET.SubElement(case, "skipped", message=r["reason"])
+        else:
+            ET.SubElement(case, "system-out").text = f"{r['status']}: {r['action']} ({r['reason']})"
+    root = ET.Element("testsuites", tests=suite.get("tests", "0"), failures=str(failures))
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def retry_hosts(report: dict[str, Any]) -> list[str]:
+    """Inventory names of the accounts that failed, for `--limit @out/retry-hosts.txt`."""
+    return sorted({r["hostname"] or r["account_id"] for r in report["accounts"] if r["status"] == FAILED})
+
+
 def write_report(report: dict[str, Any], directory: str, plan_diffs: list[dict[str, Any]] | None = None) -> dict[str, str]:
     os.makedirs(directory, exist_ok=True)
     paths = {
         "json": os.path.join(directory, "report.json"),
         "summary": os.path.join(directory, "summary.txt"),
         "markdown": os.path.join(directory, "summary.md"),
+        "junit": os.path.join(directory, "junit.xml"),
+        "retry": os.path.join(directory, "retry-hosts.txt"),
     }
+    with open(paths["junit"], "w", encoding="utf-8") as handle:
+        handle.write(junit_xml(report))
+    with open(paths["retry"], "w", encoding="utf-8") as handle:
+        handle.write("".join(f"{host}\n" for host in retry_hosts(report)))
     with open(paths["json"], "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=2, sort_keys=True)
     with open(paths["summary"], "w", encoding="utf-8") as handle:

@@ -12,18 +12,19 @@ module: sync
 short_description: Deploy orgiam's trust roles to every targeted account and the central groups
 description:
   - Reads the accounts of the organization from the inventory (hosts made by the
-    M(orgiam.aws.organization) inventory plugin), resolves the catalog in O(catalog),
+    orgiam.aws.organization inventory plugin), resolves the catalog in O(catalog),
     and deploys one CloudFormation stack per member account holding the trust roles,
     then one stack in the central account holding one IAM group per role whose
     managed policies allow C(sts:AssumeRole) on exactly the role ARNs that exist.
   - The play's hosts are the accounts this run touches, so C(--limit) and inventory
-    groups choose them. Run it once per play (C(run_once: true)); it fans out itself.
+    groups choose them. Run it once per play (C(run_once=true)); it fans out itself.
   - Each account is its own failure domain. The task fails after all accounts are done
     when any account failed.
   - In check mode nothing is written; every account is planned. With C(--diff) the
     deployed and desired templates of each changing stack are shown.
-  - Writes C(report.json), C(summary.txt), C(summary.md) (and C(plan.json) in check mode)
-    into O(report_dir).
+  - Writes C(report.json), C(summary.txt), C(summary.md), C(junit.xml) (one test case per
+    account, for CodeBuild report groups), C(retry-hosts.txt) (the failed accounts, for
+    C(--limit @out/retry-hosts.txt)) and, in check mode, C(plan.json) into O(report_dir).
 version_added: 0.1.0
 author: orgiam developers
 options:
@@ -60,6 +61,11 @@ options:
     description: Seconds between progress lines for large runs.
     type: float
     default: 2.0
+  notify_topic_arn:
+    description:
+      - SNS topic told of every run, success or failure. Defaults to the catalog's C(notify_topic_arn).
+      - The environment variable C(ORGIAM_RUN_URL), when set (for example to the CodeBuild build URL), is added to the message.
+    type: str
 attributes:
   check_mode:
     support: full
@@ -102,7 +108,22 @@ from ansible.module_utils.basic import AnsibleModule
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec={}, supports_check_mode=True)
+    module = AnsibleModule(
+        argument_spec=dict(
+            catalog=dict(type="path", default="roles_catalog"),
+            report_dir=dict(type="path", default="out"),
+            concurrency=dict(type="int"),
+            timeout=dict(type="int"),
+            member_role_name=dict(type="str"),
+            region=dict(type="str"),
+            endpoint_url=dict(type="str"),
+            aws_profile=dict(type="str"),
+            assume_role_arn=dict(type="str"),
+            progress_interval=dict(type="float", default=2.0),
+            notify_topic_arn=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
     module.fail_json(msg="orgiam.aws.sync runs as an action plugin on the controller; check the collection is installed whole")
 
 
