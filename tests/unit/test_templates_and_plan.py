@@ -5,7 +5,8 @@ import json
 import pytest
 
 from ansible_collections.orgiam.aws.plugins.module_utils import plan as P
-from ansible_collections.orgiam.aws.plugins.module_utils.catalog import RoleDef
+from ansible_collections.orgiam.aws.plugins.module_utils.catalog import OUTarget, RoleDef, Selector
+from ansible_collections.orgiam.aws.plugins.module_utils.identity import Identity, default_groups_for
 from ansible_collections.orgiam.aws.plugins.module_utils.executor import run_all
 from ansible_collections.orgiam.aws.plugins.module_utils.templates import (
     HASH_TAG,
@@ -42,7 +43,8 @@ def test_hash_is_stable_and_changes_with_content():
 
 def test_central_grants_exact_arns_and_requires_mfa():
     arns = [role_arn(f"{i:012d}", RO) for i in (5, 3)]
-    template = central_template({"ReadOnly": arns}, {"ReadOnly": RO}, "orgiam", "/orgiam/")
+    groups = default_groups_for(RoleDef(name="ReadOnly", source="r", include=Selector(ou_paths=(OUTarget("Workloads"),))), "orgiam")
+    template = central_template({"orgiam-ReadOnly-Workloads": arns}, {"ReadOnly": arns}, Identity(groups=tuple(groups)), "orgiam", "/orgiam/")
     kinds = sorted(r["Type"] for r in template["Resources"].values())
     assert kinds == ["AWS::IAM::Group", "AWS::IAM::ManagedPolicy"]
     policy = next(r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy")["Properties"]
@@ -58,7 +60,9 @@ def test_assume_policies_split_within_iam_size_quota():
     assert all(len(json.dumps(d, separators=(",", ":"))) <= MANAGED_POLICY_MAX_CHARS for d in documents)
     assert sorted(a for d in documents for a in d["Statement"][0]["Resource"]) == sorted(arns)
     with pytest.raises(TemplateError, match="more than the 10 IAM allows"):
-        central_template({"ReadOnly": [role_arn(f"{i:012d}", RO) for i in range(2000)]}, {"ReadOnly": RO}, "orgiam", "/orgiam/")
+        groups = default_groups_for(RoleDef(name="ReadOnly", source="r", include=Selector(ou_paths=(OUTarget("W"),))), "orgiam")
+        many = [role_arn(f"{i:012d}", RO) for i in range(2000)]
+        central_template({"orgiam-ReadOnly-W": many}, {"ReadOnly": many}, Identity(groups=tuple(groups)), "orgiam", "/orgiam/")
 
 
 def state(status="CREATE_COMPLETE", digest="h1", managed=True):

@@ -7,6 +7,7 @@ Layout of a catalog directory::
 
     settings.yml        central account, deploy role, stack names, prune policy, concurrency
     roles/*.yml         one role per file (a file may also hold a list under ``roles:``)
+    identity.yml        optional: central groups, users, or a SAML provider (see identity.py)
 
 Every file is checked against a JSON Schema (jsonschema) and then by semantic
 checks that need no AWS call. Every error names the file, the line, the field
@@ -22,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .identity import IDENTITY_SCHEMA, Identity, IdentityInput, build_identity
 from .yamlsource import SourceDoc, SourceError, load_yaml_file
 
 try:
@@ -180,6 +182,7 @@ class Catalog:
     directory: str
     settings: Settings
     roles: tuple[RoleDef, ...] = field(default_factory=tuple)
+    identity: Identity = field(default_factory=Identity)
 
     def role(self, name: str) -> RoleDef:
         for role in self.roles:
@@ -386,9 +389,29 @@ def load_catalog(directory: str) -> Catalog:
                 continue
             seen[key] = role.source
             roles.append(role)
+    identity_input, identity_problems = _load_identity(directory)
+    problems.extend(identity_problems)
+    identity = Identity()
+    if identity_input is not None and settings is not None:
+        identity, identity_problems = build_identity(identity_input, roles, settings.stack_prefix, directory)
+        problems.extend(identity_problems)
     if not role_files and not problems:
         problems.append(SourceError(_display(os.path.join(directory, "roles")), "no role files (*.yml) found; add one"))
     if problems:
         raise CatalogError(problems)
     assert settings is not None
-    return Catalog(directory=directory, settings=settings, roles=tuple(roles))
+    return Catalog(directory=directory, settings=settings, roles=tuple(roles), identity=identity)
+
+
+def _load_identity(directory: str) -> tuple[IdentityInput | None, list[SourceError]]:
+    path = os.path.join(directory, "identity.yml")
+    if not os.path.exists(path):
+        return IdentityInput(None, {}), []
+    try:
+        doc = load_yaml_file(path, _display(path))
+    except SourceError as exc:
+        return None, [exc]
+    if doc.data is None:
+        doc.data = {}
+    problems = _schema_problems(doc, IDENTITY_SCHEMA)
+    return (None, problems) if problems else (IdentityInput(doc, doc.data), [])

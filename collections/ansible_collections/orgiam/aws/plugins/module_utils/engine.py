@@ -20,7 +20,7 @@ from . import plan as P
 from .aws import AwsAccessError, AwsClients, explain_aws_error
 from .catalog import Catalog, RoleDef
 from .executor import run_all
-from .resolve import Account, Resolution
+from .resolve import Account, Resolution, group_grants
 from .stacks import continue_rollback, create_stack, delete_stack, describe_stack, get_template, update_stack, wait_stable
 from .templates import (
     ROLE_ARNS_OUTPUT,
@@ -60,6 +60,7 @@ class StackResult:
     reason: str = ""
     roles: list[str] = field(default_factory=list)
     granted: dict[str, str] = field(default_factory=dict)  # role name -> ARN that exists and is desired
+    groups: list[str] = field(default_factory=list)  # central stack: the groups (or federated roles) it holds
     changes: dict[str, list[str]] = field(default_factory=dict)
     diff: dict[str, str] | None = None
     error: str = ""
@@ -244,7 +245,8 @@ def run_sync(
         if not account.active:
             result.status, result.reason = SKIPPED, f"account is {account.status}; never touched"
             return result
-        template = member_template(roles, central_id, account.id, options.partition) if roles else None
+        federated = catalog.identity.mode == "saml"
+        template = member_template(roles, central_id, account.id, options.partition, federated) if roles else None
         return job.run(result, template, _desired_grants(account, roles, options.partition))
 
     def failed(account: Account, exc: BaseException) -> StackResult:
@@ -256,14 +258,14 @@ def run_sync(
     accounts = [resolution.accounts[a] for a in run_account_ids]
     members = run_all(accounts, work, failed, options.concurrency, on_done)
     members.sort(key=lambda r: (r.ou_path.lower(), r.account_name.lower(), r.account_id))
-    central = _sync_central(clients, catalog, resolution, members, job, options)
+    central = _sync_central(clients, catalog, resolution, members, options)
     if on_done is not None:
         on_done(central)
     return SyncOutcome(members, central, options.check, round(time.monotonic() - started, 3), clients.call_log.total())
 
 
 def _sync_central(
-    clients: AwsClients, catalog: Catalog, resolution: Resolution, members: list[StackResult], job: StackJob, options: SyncOptions
+    clients: AwsClients, catalog: Catalog, resolution: Resolution, members: list[StackResult], options: SyncOptions
 ) -> StackResult:
     central = resolution.central
     result = _blank(central, "central", central_stack_name(catalog))
@@ -281,11 +283,19 @@ def _sync_central(
         for member in members:
             for role_name, arn in member.granted.items():
                 grants.setdefault(role_name, []).append(arn)
-        template = central_template(grants, roles, catalog.settings.stack_prefix, catalog.settings.role_path)
+        template = central_template(
+            group_grants(catalog.identity, grants, resolution.accounts),
+            grants,
+            catalog.identity,
+            catalog.settings.stack_prefix,
+            catalog.settings.role_path,
+            {name: role.mfa_required for name, role in roles.items()},
+        )
     except (AwsAccessError, TemplateError) as exc:
         result.status, result.error = FAILED, str(exc)
         result.error_code = getattr(exc, "code", "") or type(exc).__name__
         return result
     result.roles = sorted(name for name, arns in grants.items() if arns)
+    result.groups = sorted(g.name for g in catalog.identity.groups)
     central_job = StackJob(clients, options, "apply")
     return central_job.run(result, template, {})

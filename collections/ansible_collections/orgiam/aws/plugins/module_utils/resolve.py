@@ -205,3 +205,27 @@ def resolve(catalog: Catalog, accounts: list[Account], ou_paths: Iterable[str] =
         ]
         resolution.roles_by_account[account.id] = tuple(chosen)
     return resolution
+
+
+def _in_scope(scope: Any, account: Account) -> bool:
+    if scope.everywhere:
+        return True
+    if scope.management and account.is_management:
+        return True
+    if any(_under(account.ou_path, path, recursive) for path, recursive in scope.ou_paths):
+        return True
+    return any(_names_account(ref, account) for ref in scope.accounts)
+
+
+def group_grants(identity: Any, deployed: dict[str, list[str]], accounts: dict[str, Account]) -> dict[str, list[str]]:
+    """Group name -> the deployed role ARNs its grants reach (role and scope both match)."""
+    result: dict[str, list[str]] = {}
+    for group in identity.groups:
+        arns: set[str] = set()
+        for grant in group.grants:
+            for arn in deployed.get(grant.role, []):
+                account = accounts.get(arn.split(":")[4])
+                if account is not None and _in_scope(grant.scope, account):
+                    arns.add(arn)
+        result[group.name] = sorted(arns)
+    return result

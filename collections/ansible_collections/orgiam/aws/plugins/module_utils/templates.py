@@ -31,6 +31,8 @@ KIND_TAG = "orgiam:stack-kind"
 MANAGED_BY_VALUE = "orgiam"
 ROLE_ARNS_OUTPUT = "OrgiamRoleArns"
 GRANTS_METADATA = "OrgiamGrants"
+SAML_AUDIENCE = "https://signin.aws.amazon.com/saml"
+FEDERATED_PATH = "/orgiam/federated/"
 
 
 class TemplateError(Exception):
@@ -55,14 +57,19 @@ def role_arn(account_id: str, role: RoleDef, partition: str = "aws") -> str:
     return f"arn:{partition}:iam::{account_id}:role{role.path}{role.name}"
 
 
-def trust_policy(role: RoleDef, central_account_id: str, partition: str = "aws") -> dict[str, Any]:
+def trust_policy(role: RoleDef, central_account_id: str, partition: str = "aws", federated: bool = False) -> dict[str, Any]:
     statement: dict[str, Any] = {
         "Sid": "CentralAccountPeople",
         "Effect": "Allow",
         "Principal": {"AWS": f"arn:{partition}:iam::{central_account_id}:root"},
         "Action": "sts:AssumeRole",
     }
-    if role.mfa_required:
+    if federated:
+        # only the federated roles orgiam made in the central account; the IdP enforced MFA at sign-in
+        statement["Condition"] = {
+            "ArnLike": {"aws:PrincipalArn": f"arn:{partition}:iam::{central_account_id}:role{FEDERATED_PATH}*"}
+        }
+    elif role.mfa_required:
         # absent (not false) for long-term keys, so Bool true is the safe test
         statement["Condition"] = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
     return {"Version": POLICY_VERSION, "Statement": [statement]}
@@ -80,14 +87,16 @@ def template_hash(template: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(template).encode()).hexdigest()[:32]
 
 
-def member_template(roles: Iterable[RoleDef], central_account_id: str, account_id: str, partition: str = "aws") -> dict[str, Any]:
+def member_template(
+    roles: Iterable[RoleDef], central_account_id: str, account_id: str, partition: str = "aws", federated: bool = False
+) -> dict[str, Any]:
     resources: dict[str, Any] = {}
     arns = []
     for role in sorted(roles, key=lambda r: r.name):
         properties: dict[str, Any] = {
             "RoleName": role.name,
             "Path": role.path,
-            "AssumeRolePolicyDocument": trust_policy(role, central_account_id, partition),
+            "AssumeRolePolicyDocument": trust_policy(role, central_account_id, partition, federated),
             "MaxSessionDuration": role.max_session_duration,
             "Tags": [{"Key": MANAGED_BY_TAG, "Value": MANAGED_BY_VALUE}] + [{"Key": k, "Value": v} for k, v in role.tags],
         }
@@ -134,47 +143,177 @@ def chunk_assume_policies(arns: list[str], mfa: bool) -> list[dict[str, Any]]:
     return documents
 
 
-def group_name(prefix: str, role: RoleDef) -> str:
-    return f"{prefix}-{role.name}"[:128]
+def federated_role_name(group: str) -> str:
+    """IAM role names stop at 64 characters; long group names keep a hash to stay unique."""
+    if len(group) <= 64:
+        return group
+    return group[:55] + "-" + hashlib.sha256(group.encode()).hexdigest()[:8]
 
 
-def central_template(grants: dict[str, list[str]], roles: dict[str, RoleDef], prefix: str, group_path: str) -> dict[str, Any]:
-    """Groups and their assume-role policies, for the roles that have at least one deployed ARN."""
+def self_service_policy(user_path: str) -> dict[str, Any]:
+    """Lets a user manage their own password and MFA device, and nothing else without MFA."""
+    me = "arn:${AWS::Partition}:iam::${AWS::AccountId}:user" + user_path + "${!aws:username}"
+    my_mfa = "arn:${AWS::Partition}:iam::${AWS::AccountId}:mfa/${!aws:username}"
+    self_actions = [
+        "iam:ChangePassword",
+        "iam:GetUser",
+        "iam:GetLoginProfile",
+        "iam:ListMFADevices",
+        "iam:ListVirtualMFADevices",
+        "iam:CreateVirtualMFADevice",
+        "iam:EnableMFADevice",
+        "iam:ResyncMFADevice",
+        "iam:ListGroupsForUser",
+        "sts:GetSessionToken",
+    ]
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {"Sid": "SeeAccountBasics", "Effect": "Allow", "Action": ["iam:GetAccountPasswordPolicy", "iam:ListVirtualMFADevices"], "Resource": "*"},
+            {
+                "Sid": "ManageOwnPasswordAndMFA",
+                "Effect": "Allow",
+                "Action": [a for a in self_actions if a not in ("iam:ListVirtualMFADevices", "sts:GetSessionToken")],
+                "Resource": [{"Fn::Sub": me}, {"Fn::Sub": my_mfa}],
+            },
+            {
+                "Sid": "RemoveOwnMFAOnlyWithMFA",
+                "Effect": "Allow",
+                "Action": ["iam:DeactivateMFADevice", "iam:DeleteVirtualMFADevice"],
+                "Resource": [{"Fn::Sub": me}, {"Fn::Sub": my_mfa}],
+                "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+            },
+            {
+                "Sid": "NothingElseWithoutMFA",
+                "Effect": "Deny",
+                "NotAction": self_actions,
+                "Resource": "*",
+                "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
+            },
+        ],
+    }
+
+
+def central_template(
+    group_arns: dict[str, list[str]],
+    deployed: dict[str, list[str]],
+    identity: Any,
+    prefix: str,
+    group_path: str,
+    mfa_by_role: dict[str, bool] | None = None,
+) -> dict[str, Any]:
+    """The central account's stack.
+
+    ``group_arns``: group name -> role ARNs its members may assume (already scoped);
+    ``deployed``: role name -> ARNs that exist (kept in Metadata, so that a run
+    limited to some accounts keeps the others' grants).
+    """
+    mfa_by_role = mfa_by_role or {}
     resources: dict[str, Any] = {}
-    for role_name in sorted(grants):
-        arns = sorted(set(grants[role_name]))
-        if not arns:
-            continue
-        role = roles[role_name]
-        group_id = logical_id("Group", role_name)
-        name = group_name(prefix, role)
-        resources[group_id] = {
-            "Type": "AWS::IAM::Group",
-            "Properties": {"GroupName": name, "Path": group_path},
+    saml = identity.mode == "saml"
+    outputs: dict[str, Any] = {}
+    if saml:
+        resources["SamlProvider"] = {
+            "Type": "AWS::IAM::SAMLProvider",
+            "Properties": {"Name": identity.saml.provider_name, "SamlMetadataDocument": identity.saml.metadata},
         }
-        documents = chunk_assume_policies(arns, role.mfa_required)
-        if len(documents) > MAX_POLICIES_PER_GROUP:
-            raise TemplateError(
-                f"role '{role_name}' is deployed in {len(arns)} accounts; its assume-role grants need "
-                f"{len(documents)} managed policies, more than the {MAX_POLICIES_PER_GROUP} IAM allows on a group"
-            )
-        for index, document in enumerate(documents, start=1):
-            resources[logical_id(f"Assume{index}", role_name)] = {
-                "Type": "AWS::IAM::ManagedPolicy",
+    for group in sorted(identity.groups, key=lambda g: g.name):
+        group_id = logical_id("Group", group.name)
+        if saml:
+            resources[group_id] = {
+                "Type": "AWS::IAM::Role",
                 "Properties": {
-                    "ManagedPolicyName": f"{name}-assume-{index}"[:128],
-                    "Path": group_path,
-                    "Description": f"orgiam: lets members of {name} assume role {role_name} in the accounts that have it",
-                    "PolicyDocument": document,
-                    "Groups": [{"Ref": group_id}],
+                    "RoleName": federated_role_name(group.name),
+                    "Path": FEDERATED_PATH,
+                    "Description": f"orgiam: people of identity-provider group {group.name}",
+                    "MaxSessionDuration": identity.saml.max_session_duration,
+                    "AssumeRolePolicyDocument": {
+                        "Version": POLICY_VERSION,
+                        "Statement": [{
+                            "Sid": "IdentityProviderSignIn",
+                            "Effect": "Allow",
+                            "Principal": {"Federated": {"Ref": "SamlProvider"}},
+                            "Action": "sts:AssumeRoleWithSAML",
+                            "Condition": {"StringEquals": {"SAML:aud": SAML_AUDIENCE}},
+                        }],
+                    },
                 },
             }
-    return {
+            attach_key = "Roles"
+        else:
+            resources[group_id] = {"Type": "AWS::IAM::Group", "Properties": {"GroupName": group.name, "Path": group_path}}
+            attach_key = "Groups"
+        arns = sorted(set(group_arns.get(group.name, [])))
+        if not arns:
+            continue
+        # people of iam_users mode prove MFA in the central account; federated sessions prove it at the IdP
+        mfa = not saml and all(mfa_by_role.get(g.role, True) for g in group.grants)
+        documents = chunk_assume_policies(arns, mfa)
+        if len(documents) > MAX_POLICIES_PER_GROUP:
+            raise TemplateError(
+                f"group '{group.name}' grants {len(arns)} role ARNs; that needs {len(documents)} managed policies, "
+                f"more than the {MAX_POLICIES_PER_GROUP} IAM allows: split it with scopes in identity.yml"
+            )
+        for index, document in enumerate(documents, start=1):
+            resources[logical_id(f"Assume{index}", group.name)] = {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {
+                    "ManagedPolicyName": f"{group.name}-assume-{index}"[:128],
+                    "Path": group_path,
+                    "Description": f"orgiam: lets {group.name} assume its roles in the accounts that have them",
+                    "PolicyDocument": document,
+                    attach_key: [{"Ref": group_id}],
+                },
+            }
+    if not saml and identity.users:
+        users_group = f"{prefix}-users"
+        resources["UsersGroup"] = {"Type": "AWS::IAM::Group", "Properties": {"GroupName": users_group, "Path": group_path}}
+        resources["SelfServicePolicy"] = {
+            "Type": "AWS::IAM::ManagedPolicy",
+            "Properties": {
+                "ManagedPolicyName": f"{prefix}-self-service",
+                "Path": group_path,
+                "Description": "orgiam: users manage their own password and MFA device; nothing else works without MFA",
+                "PolicyDocument": self_service_policy(group_path),
+                "Groups": [{"Ref": "UsersGroup"}],
+            },
+        }
+        group_ids = {g.name.lower(): logical_id("Group", g.name) for g in identity.groups}
+        for user in sorted(identity.users, key=lambda u: u.name):
+            user_id = logical_id("User", user.name)
+            props: dict[str, Any] = {
+                "UserName": user.name,
+                "Path": group_path,
+                "Groups": [{"Ref": "UsersGroup"}] + [{"Ref": group_ids[g.lower()]} for g in user.groups],
+                "Tags": [{"Key": MANAGED_BY_TAG, "Value": MANAGED_BY_VALUE}] + [{"Key": k, "Value": v} for k, v in user.tags],
+            }
+            if user.console == "reset_on_first_login":
+                secret_id = logical_id("Password", user.name)
+                resources[secret_id] = {
+                    "Type": "AWS::SecretsManager::Secret",
+                    "Properties": {
+                        "Name": f"{prefix}/console-password/{user.name}",
+                        "Description": f"orgiam: first console password of {user.name}; it must be changed at first sign-in",
+                        "GenerateSecretString": {"PasswordLength": 32, "ExcludeCharacters": "\"'\\`"},
+                    },
+                }
+                props["LoginProfile"] = {
+                    "Password": {"Fn::Sub": "{{resolve:secretsmanager:${" + secret_id + "}}}"},
+                    "PasswordResetRequired": True,
+                }
+            resources[user_id] = {"Type": "AWS::IAM::User", "Properties": props}
+        outputs["Users"] = {"Value": ",".join(sorted(u.name for u in identity.users))}
+    if saml:
+        outputs["SamlProviderArn"] = {"Value": {"Ref": "SamlProvider"}}
+    template: dict[str, Any] = {
         "AWSTemplateFormatVersion": TEMPLATE_VERSION,
         "Description": "orgiam: central groups whose members may assume orgiam roles. Managed by orgiam; change roles_catalog/, not this stack.",
-        "Metadata": {GRANTS_METADATA: {name: sorted(set(arns)) for name, arns in sorted(grants.items()) if arns}},
+        "Metadata": {GRANTS_METADATA: {name: sorted(set(arns)) for name, arns in sorted(deployed.items()) if arns}},
         "Resources": resources or {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
     }
+    if outputs:
+        template["Outputs"] = outputs
+    return template
 
 
 def grants_from_template(template: dict[str, Any] | None) -> dict[str, list[str]]:

@@ -1,0 +1,266 @@
+# -*- coding: utf-8 -*-
+# Copyright: orgiam developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The central identity part of the catalog (``identity.yml``): who may assume which role.
+
+Two modes:
+
+* ``iam_users`` (default): IAM groups and users in the central account. By default
+  there is one group per role and target scope (each entry of the role's
+  ``targets``: an OU path, an account, the tag selector, the management account),
+  named ``<prefix>-<Role>-<scope>``; explicit ``groups`` may combine grants. Users
+  join groups, get a self-service policy to manage their own password and MFA
+  device, never access keys, and a console password only when asked for
+  (``console: reset_on_first_login``: CloudFormation generates it into Secrets
+  Manager; nothing secret is in the repository or the logs).
+* ``saml``: an identity provider (Active Directory federation, Okta, ...) instead of
+  IAM users: a SAML provider and one federated role per group in the central
+  account; member roles then trust those federated roles instead of requiring MFA
+  (MFA is the identity provider's job, and a chained session carries no MFA flag).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .yamlsource import SourceDoc, SourceError
+
+IDENTITY_MODES = ("iam_users", "saml")
+CONSOLE_CHOICES = ("none", "reset_on_first_login")
+GROUP_NAME = r"^[\w+=,.@-]{1,128}$"
+USER_NAME = r"^[\w+=,.@-]{1,64}$"
+MAX_GROUPS_PER_USER = 10  # IAM quota
+
+_scope_schema = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "ou_paths": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "accounts": {"type": "array", "items": {"type": "string", "minLength": 1}},
+    },
+}
+
+IDENTITY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "mode": {"enum": list(IDENTITY_MODES)},
+        "default_groups": {"type": "boolean"},
+        "groups": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "grants"],
+                "properties": {
+                    "name": {"type": "string", "pattern": GROUP_NAME},
+                    "description": {"type": "string"},
+                    "grants": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["role"],
+                            "properties": {"role": {"type": "string", "minLength": 1}, "scope": _scope_schema},
+                        },
+                    },
+                },
+            },
+        },
+        "users": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string", "pattern": USER_NAME},
+                    "groups": {"type": "array", "items": {"type": "string"}, "maxItems": MAX_GROUPS_PER_USER},
+                    "console": {"enum": list(CONSOLE_CHOICES)},
+                    "tags": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 256}},
+                },
+            },
+        },
+        "saml": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["provider_name", "metadata_file"],
+            "properties": {
+                "provider_name": {"type": "string", "pattern": r"^[\w._-]{1,128}$"},
+                "metadata_file": {"type": "string", "minLength": 1},
+                "max_session_duration": {"type": "integer", "minimum": 3600, "maximum": 43200},
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a grant applies: accounts under these OU paths or named here; empty means everywhere.
+
+    ``ou_paths`` holds (path, recursive) pairs.
+    """
+
+    ou_paths: tuple[tuple[str, bool], ...] = ()
+    accounts: tuple[str, ...] = ()
+    management: bool = False
+
+    @property
+    def everywhere(self) -> bool:
+        return not (self.ou_paths or self.accounts or self.management)
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: str
+    scope: Scope = Scope()
+
+
+@dataclass(frozen=True)
+class GroupDef:
+    name: str
+    grants: tuple[Grant, ...]
+    source: str = ""
+    description: str = ""
+    default: bool = False
+
+
+@dataclass(frozen=True)
+class UserDef:
+    name: str
+    groups: tuple[str, ...] = ()
+    console: str = "none"
+    tags: tuple[tuple[str, str], ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class SamlDef:
+    provider_name: str
+    metadata_file: str
+    metadata: str
+    max_session_duration: int = 3600
+
+
+@dataclass(frozen=True)
+class Identity:
+    mode: str = "iam_users"
+    default_groups: bool = True
+    groups: tuple[GroupDef, ...] = ()
+    users: tuple[UserDef, ...] = ()
+    saml: SamlDef | None = None
+    source: str = ""
+
+
+@dataclass
+class IdentityInput:
+    """identity.yml as loaded, before roles are known (group defaults need the roles)."""
+
+    doc: SourceDoc | None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def scope_label(text: str) -> str:
+    """'Workloads/Prod' -> 'Workloads-Prod'; keeps what IAM allows in a group name."""
+    return re.sub(r"[^\w+=,.@-]+", "-", text).strip("-") or "all"
+
+
+def default_groups_for(role: Any, prefix: str) -> list[GroupDef]:
+    """One group per target entry of the role: an OU path, an account, the tags, the management account."""
+    groups = []
+    for target in role.include.ou_paths:
+        groups.append((scope_label(target.path), Scope(ou_paths=((target.path, target.recursive),))))
+    for ref in role.include.accounts:
+        groups.append((scope_label(ref), Scope(accounts=(ref,))))
+    if role.include.tags:
+        groups.append(("tagged", Scope()))  # everywhere the role is: the tag selector decided where that is
+    if role.management_account:
+        groups.append(("management", Scope(management=True)))
+    seen: set[str] = set()
+    result = []
+    for label, scope in groups:
+        name = f"{prefix}-{role.name}-{label}"[:128]
+        if name in seen:
+            continue
+        seen.add(name)
+        result.append(GroupDef(name, (Grant(role.name, scope),), source=role.source, default=True,
+                               description=f"may assume {role.name} in {label}"))
+    return result
+
+
+def build_identity(inp: IdentityInput, roles: list[Any], prefix: str, catalog_dir: str) -> tuple[Identity, list[SourceError]]:
+    """Groups (default and explicit), users and SAML, with every reference checked."""
+    doc, data = inp.doc, inp.data
+    file = doc.file if doc else "identity.yml"
+
+    def line(*path: Any) -> int | None:
+        return doc.line_of(tuple(path)) if doc else None
+
+    problems: list[SourceError] = []
+    role_names = {r.name for r in roles}
+    mode = data.get("mode", "iam_users")
+    groups: list[GroupDef] = []
+    if data.get("default_groups", True):
+        for role in roles:
+            groups.extend(default_groups_for(role, prefix))
+    for index, entry in enumerate(data.get("groups", [])):
+        grants = []
+        for g_index, grant in enumerate(entry["grants"]):
+            if grant["role"] not in role_names:
+                problems.append(SourceError(
+                    file, f"group '{entry['name']}' grants role '{grant['role']}', which the catalog does not define; "
+                    f"known roles: {', '.join(sorted(role_names)) or '(none)'}",
+                    line("groups", index, "grants", g_index, "role"), f"groups.{index}.grants.{g_index}.role"))
+            scope = grant.get("scope") or {}
+            ou_scope = tuple((p.strip("/"), True) for p in scope.get("ou_paths", []))
+            grants.append(Grant(grant["role"], Scope(ou_scope, tuple(scope.get("accounts", [])))))
+        groups.append(GroupDef(entry["name"], tuple(grants), f"{file}:{line('groups', index, 'name') or 1}", entry.get("description", "")))
+    names: dict[str, GroupDef] = {}
+    for group in groups:
+        if group.name.lower() in names:
+            problems.append(SourceError(file, f"group name '{group.name}' is used twice (also {names[group.name.lower()].source}); rename one",
+                                        field_path="groups"))
+        names[group.name.lower()] = group
+    users = []
+    seen_users: set[str] = set()
+    for index, entry in enumerate(data.get("users", [])):
+        if mode == "saml":
+            problems.append(SourceError(file, "users are not created in saml mode; people come from the identity provider. Remove 'users' or set mode: iam_users",
+                                        line("users"), "users"))
+            break
+        for g_index, group_name in enumerate(entry.get("groups", [])):
+            if group_name.lower() not in names:
+                problems.append(SourceError(
+                    file, f"user '{entry['name']}' joins group '{group_name}', which does not exist; groups: {', '.join(sorted(g.name for g in groups))}",
+                    line("users", index, "groups", g_index), f"users.{index}.groups.{g_index}"))
+        if entry["name"].lower() in seen_users:
+            problems.append(SourceError(file, f"user '{entry['name']}' is listed twice; keep one", line("users", index, "name"), f"users.{index}.name"))
+        seen_users.add(entry["name"].lower())
+        users.append(UserDef(entry["name"], tuple(entry.get("groups", [])), entry.get("console", "none"),
+                             tuple(sorted((entry.get("tags") or {}).items())), f"{file}:{line('users', index, 'name') or 1}"))
+    saml = None
+    if mode == "saml":
+        spec = data.get("saml")
+        if not spec:
+            problems.append(SourceError(file, "mode saml needs a 'saml' section with provider_name and metadata_file", line("mode"), "saml"))
+        else:
+            path = os.path.join(catalog_dir, spec["metadata_file"])
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    metadata = handle.read()
+            except OSError:
+                problems.append(SourceError(file, f"SAML metadata file {spec['metadata_file']} (relative to the catalog) cannot be read; "
+                                            "download it from your identity provider", line("saml", "metadata_file"), "saml.metadata_file"))
+                metadata = ""
+            if metadata and "EntityDescriptor" not in metadata:
+                problems.append(SourceError(file, f"{spec['metadata_file']} is not SAML metadata (no EntityDescriptor)",
+                                            line("saml", "metadata_file"), "saml.metadata_file"))
+            saml = SamlDef(spec["provider_name"], spec["metadata_file"], metadata, int(spec.get("max_session_duration", 3600)))
+    elif data.get("saml"):
+        problems.append(SourceError(file, "a 'saml' section needs mode: saml", line("saml"), "saml"))
+    return Identity(mode, bool(data.get("default_groups", True)), tuple(groups), tuple(users), saml, file), problems
