@@ -124,3 +124,21 @@ def test_executor_keeps_failures_to_their_job_and_bounds_concurrency():
     assert sorted(r[1] for r in results) == list(range(10))
     assert sorted(r[1] for r in results if r[0] == "failed") == [0, 4, 8]
     assert peak[0] == 3 and len(seen) == 10
+
+
+def test_describe_changes_reads_like_a_plan():
+    before = member_template([RO], "2", "3")
+    changed = RoleDef(name="ReadOnly", source="r.yml:1", managed_policies=("ViewOnlyAccess",), max_session_duration=7200,
+                      inline_policies=(("logs", json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "logs:Get*", "Resource": "*"}]})),))
+    extra = RoleDef(name="Billing", source="b.yml:1")
+    after = member_template([changed, extra], "9", "3")
+    lines = P.describe_changes(before, after)
+    text = "\n".join(lines)
+    assert "+ AWS::IAM::Role Billing" in text and "~ AWS::IAM::Role ReadOnly" in text
+    assert "+ arn:aws:iam::aws:policy/ViewOnlyAccess" in text and "- arn:aws:iam::aws:policy/ReadOnlyAccess" in text
+    assert "MaxSessionDuration: 3600 -> 7200" in text
+    assert 'AssumeRolePolicyDocument: + statement' in text and "arn:aws:iam::9:root" in text
+    assert "AssumeRolePolicyDocument: - statement" in text
+    assert "Policies" not in text or "inline policy" in text
+    assert P.describe_changes(after, after) == []
+    assert P.describe_changes(after, None) == ["- AWS::IAM::Role Billing", "- AWS::IAM::Role ReadOnly"]

@@ -23,7 +23,7 @@ from ansible_collections.orgiam.aws.plugins.module_utils.aws import AwsAccessErr
 from ansible_collections.orgiam.aws.plugins.module_utils.catalog import CatalogError, load_catalog
 from ansible_collections.orgiam.aws.plugins.module_utils.engine import FAILED, SyncOptions, run_sync
 from ansible_collections.orgiam.aws.plugins.module_utils.notify import publish
-from ansible_collections.orgiam.aws.plugins.module_utils.report import build_report, summary_text, write_report
+from ansible_collections.orgiam.aws.plugins.module_utils.report import build_report, plan_text, summary_text, write_report
 from ansible_collections.orgiam.aws.plugins.module_utils.resolve import account_from_hostvars, resolve
 
 display = Display()
@@ -129,6 +129,9 @@ class ActionModule(ActionBase):
         diffs = [r.diff for r in outcome.members + [outcome.central] if r.diff and r.changed]
         paths = write_report(report, os.path.expanduser(str(args["report_dir"])), diffs)
         summary = summary_text(report)
+        if check:
+            plan = plan_text(outcome)
+            display.display("orgiam plan:\n" + (plan.rstrip() or "  nothing to change"))
         display.display(summary.rstrip())
         topic = args["notify_topic_arn"] or settings.notify_topic_arn
         if topic:

@@ -89,8 +89,8 @@ options:
   catalog:
     description:
       - Path of the orgiam catalog directory, relative to the directory of this inventory file unless
-        absolute. When set, it must exist; its absolute path is published as the group variable
-        C(orgiam_catalog_path) on V(all).
+        absolute. When set, it is checked before any AWS call (it must exist), and its absolute path is
+        published as the group variable C(orgiam_catalog_path) on V(all).
     type: str
 extends_documentation_fragment:
   - inventory_cache
@@ -117,6 +117,8 @@ EXAMPLES = r"""
 # inventories/prod/organization.orgiam.yml: every active account of the organization
 plugin: orgiam.aws.organization
 
+---
+
 # Workloads accounts only, without the sandbox, grouped by the Owner tag
 plugin: orgiam.aws.organization
 include_ou_paths:
@@ -136,6 +138,8 @@ compose:
   region: "'eu-west-1'"
 groups:
   payments: "'payments' in account_name"
+
+---
 
 # From a delegated administrator account, reading the organization through a role, cached for 5 minutes
 plugin: orgiam.aws.organization
@@ -271,19 +275,25 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         base = os.path.dirname(os.path.abspath(inventory_path))
         return os.path.normpath(os.path.join(base, os.path.expanduser(str(catalog))))
 
-    def _check_catalog(self, catalog_path: str, org: dict[str, Any], inventory_path: str) -> None:
-        # =====================================================================
-        # CATALOG HOOK (for the lead): validate the catalog at catalog_path
-        # against the discovered organization `org` here (unknown OU paths,
-        # account ids/names that do not exist, ...). Raise AnsibleParserError
-        # with a one-line message to fail the inventory. Called after
-        # discovery, before hosts are added; `org` is the unfiltered dict
-        # from module_utils.organization.discover_organization.
-        # =====================================================================
+    # =========================================================================
+    # CATALOG HOOK (for the lead): wire catalog validation into these two
+    # methods. Raise AnsibleParserError with a one-line message to fail the
+    # inventory (ansible-inventory then exits non-zero without a traceback).
+    # =========================================================================
+
+    def _load_catalog(self, catalog_path: str, inventory_path: str) -> Any:
+        """Before any AWS call: load and check the catalog on its own (schema, semantics).
+
+        Returns whatever _check_catalog needs (today: nothing beyond the path).
+        """
         if not os.path.exists(catalog_path):
-            raise AnsibleParserError(
-                f"catalog {catalog_path} (option 'catalog' in {inventory_path}) does not exist"
-            )
+            raise AnsibleParserError(f"catalog {catalog_path} (option 'catalog' in {inventory_path}) does not exist")
+        return None
+
+    def _check_catalog(self, catalog: Any, catalog_path: str, org: dict[str, Any], inventory_path: str) -> None:
+        """After discovery, before hosts are added: check the catalog against the organization
+        (OU paths and accounts it names). ``org`` is the unfiltered dict from
+        module_utils.organization.discover_organization (possibly from the cache)."""
 
     # -- inventory -------------------------------------------------------------
 
@@ -291,10 +301,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
 
-        org = self._organization(path, cache)
         catalog_path = self._catalog_path(path)
+        catalog = self._load_catalog(catalog_path, path) if catalog_path else None
+        org = self._organization(path, cache)
         if catalog_path:
-            self._check_catalog(catalog_path, org, path)
+            self._check_catalog(catalog, catalog_path, org, path)
 
         exclude_accounts = self.get_option("exclude_accounts")
         try:

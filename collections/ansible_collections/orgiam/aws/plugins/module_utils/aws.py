@@ -131,6 +131,8 @@ class AwsSettings:
     assume_role_arn: str | None = None
     member_role_name: str = DEFAULT_MEMBER_ROLE
     session_name: str = "orgiam"
+    # TLS verification: None (botocore's default, honours AWS_CA_BUNDLE), False, or a CA bundle path.
+    verify: bool | str | None = None
 
 
 class AwsClients:
@@ -170,6 +172,8 @@ class AwsClients:
         kwargs: dict[str, Any] = {"config": self._config, "region_name": region or self.settings.region or DEFAULT_REGION}
         if self.settings.endpoint_url:
             kwargs["endpoint_url"] = self.settings.endpoint_url
+        if self.settings.verify is not None:
+            kwargs["verify"] = self.settings.verify
         creds = credentials or self._base_credentials
         if creds:
             kwargs.update(

@@ -21,7 +21,16 @@ from .aws import AwsAccessError, AwsClients, explain_aws_error
 from .catalog import Catalog, RoleDef
 from .executor import run_all
 from .resolve import Account, Resolution, group_grants
-from .stacks import continue_rollback, create_stack, delete_stack, describe_stack, get_template, update_stack, wait_stable
+from .stacks import (
+    continue_rollback,
+    create_stack,
+    delete_stack,
+    describe_stack,
+    get_template,
+    preview_change_set,
+    update_stack,
+    wait_stable,
+)
 from .templates import (
     ROLE_ARNS_OUTPUT,
     TemplateError,
@@ -62,6 +71,8 @@ class StackResult:
     granted: dict[str, str] = field(default_factory=dict)  # role name -> ARN that exists and is desired
     groups: list[str] = field(default_factory=list)  # central stack: the groups (or federated roles) it holds
     changes: dict[str, list[str]] = field(default_factory=dict)
+    plan: list[str] = field(default_factory=list)  # readable resource and statement changes
+    change_set: list[dict[str, str]] = field(default_factory=list)  # CloudFormation's view (check mode, updates)
     diff: dict[str, str] | None = None
     error: str = ""
     error_code: str = ""
@@ -153,12 +164,14 @@ class StackJob:
         if decision.action == P.REFUSE:
             raise AwsAccessError(decision.reason, "NotOrgiamStack")
         if decision.changes:
-            before = get_template(cfn, name) if observed is not None and self.options.diff else None
+            wants_before = observed is not None and (self.options.diff or self.options.check)
+            before = get_template(cfn, name) if wants_before else None
             after = template if decision.action != P.DELETE else None
-            if decision.action == P.CREATE:
-                result.changes = P.template_changes(None, after)
-            elif self.options.diff:
+            if wants_before or decision.action == P.CREATE:
                 result.changes = P.template_changes(before, after)
+                result.plan = P.describe_changes(before, after)
+            if self.options.check and decision.action == P.UPDATE and template is not None:
+                result.change_set = preview_change_set(cfn, name, template, stack_tags(self._kind(name), desired_hash or ""), self.options.timeout)
             if self.options.diff:
                 result.diff = {
                     "before_header": f"{result.hostname or result.account_id}: {name} (deployed)",

@@ -8,6 +8,7 @@ Pure: no AWS call. The observed stack comes from ``stacks.describe_stack``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,3 +104,79 @@ def template_changes(before: dict[str, Any] | None, after: dict[str, Any] | None
         "modify": sorted(k for k in new if k in old and new[k] != old[k]),
         "remove": sorted(k for k in old if k not in new),
     }
+
+
+POLICY_KEYS = ("PolicyDocument", "AssumeRolePolicyDocument")
+
+
+def _statements(document: Any) -> dict[str, Any]:
+    if not isinstance(document, dict):
+        return {}
+    statements = document.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    return {json.dumps(s, sort_keys=True): s for s in statements}
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _property_lines(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    lines = []
+    for key in sorted(set(old) | set(new)):
+        before, after = old.get(key), new.get(key)
+        if before == after:
+            continue
+        if key in POLICY_KEYS:
+            was, now = _statements(before), _statements(after)
+            lines += [f"{key}: + statement {_short(now[s])}" for s in now if s not in was]
+            lines += [f"{key}: - statement {_short(was[s])}" for s in was if s not in now]
+        elif key == "Policies":
+            was = {p["PolicyName"]: p["PolicyDocument"] for p in before or []}
+            now = {p["PolicyName"]: p["PolicyDocument"] for p in after or []}
+            for name in sorted(set(was) | set(now)):
+                if name not in was:
+                    lines.append(f"inline policy {name}: added")
+                elif name not in now:
+                    lines.append(f"inline policy {name}: removed")
+                elif was[name] != now[name]:
+                    a, b = _statements(was[name]), _statements(now[name])
+                    lines += [f"inline policy {name}: + statement {_short(b[s])}" for s in b if s not in a]
+                    lines += [f"inline policy {name}: - statement {_short(a[s])}" for s in a if s not in b]
+        elif isinstance(before, list) and isinstance(after, list) and all(isinstance(v, str) for v in before + after):
+            added = [v for v in after if v not in before]
+            removed = [v for v in before if v not in after]
+            lines.append(f"{key}: " + ", ".join([f"+ {v}" for v in added] + [f"- {v}" for v in removed]))
+        elif before is None:
+            lines.append(f"{key}: set to {_short(after)}")
+        elif after is None:
+            lines.append(f"{key}: removed (was {_short(before)})")
+        else:
+            lines.append(f"{key}: {_short(before)} -> {_short(after)}")
+    return lines
+
+
+def _label(resource: dict[str, Any]) -> str:
+    props = resource.get("Properties", {})
+    name = next((props[k] for k in ("RoleName", "GroupName", "UserName", "ManagedPolicyName", "Name") if k in props), "")
+    return f"{resource.get('Type', '?')} {name}".strip()
+
+
+def describe_changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
+    """Readable resource- and statement-level changes between two templates."""
+    old = (before or {}).get("Resources", {})
+    new = (after or {}).get("Resources", {})
+    lines = []
+    for logical in sorted(set(old) | set(new)):
+        if logical not in old:
+            lines.append(f"+ {_label(new[logical])}")
+            if new[logical].get("Type") in ("AWS::IAM::ManagedPolicy",):
+                lines += [f"    {line}" for line in _property_lines({}, {"PolicyDocument": new[logical]["Properties"].get("PolicyDocument")})]
+        elif logical not in new:
+            lines.append(f"- {_label(old[logical])}")
+        elif old[logical] != new[logical]:
+            lines.append(f"~ {_label(new[logical])}")
+            lines += [f"    {line}" for line in _property_lines(old[logical].get("Properties", {}), new[logical].get("Properties", {}))]
+    return lines

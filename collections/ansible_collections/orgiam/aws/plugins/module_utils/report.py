@@ -170,3 +170,21 @@ def write_report(report: dict[str, Any], directory: str, plan_diffs: list[dict[s
         with open(paths["plan"], "w", encoding="utf-8") as handle:
             json.dump({"report": report, "diffs": plan_diffs or []}, handle, indent=2, sort_keys=True)
     return paths
+
+
+def plan_text(outcome: SyncOutcome) -> str:
+    """The org-wide plan: every changing stack with its resource and statement changes."""
+    lines = []
+    for r in outcome.members + [outcome.central]:
+        if not (r.changed or r.status == FAILED or r.action == "retain"):
+            continue
+        where = f"{r.account_name} ({r.account_id}, {r.ou_path or 'root'}) {r.stack_name}"
+        if r.status == FAILED:
+            lines.append(f"! {where}: cannot plan: {r.error}")
+            continue
+        lines.append(f"* {where}: {r.action} ({r.reason})")
+        lines += [f"    {line}" for line in r.plan]
+        for change in r.change_set:
+            replacement = f", replacement: {change['replacement']}" if change.get("replacement") else ""
+            lines.append(f"    cloudformation: {change['action']} {change['logical_id']} ({change['type']}{replacement})")
+    return "\n".join(lines) + ("\n" if lines else "")

@@ -133,3 +133,58 @@ def delete_stack(cfn: Any, name: str, timeout: float) -> None:
 def continue_rollback(cfn: Any, name: str, timeout: float) -> StackState:
     _call(f"continue the rollback of {name}", cfn.continue_update_rollback, StackName=name)
     return _expect(wait_stable(cfn, name, timeout), name, {"UPDATE_ROLLBACK_COMPLETE"}, "continue rollback of")
+
+
+def preview_change_set(cfn: Any, name: str, template: dict[str, Any], tags: list[dict[str, str]], timeout: float) -> list[dict[str, Any]]:
+    """CloudFormation's own view of an update: create a change set, read it, delete it.
+
+    Check mode allows this one write (and its deletion): nothing is executed. Returns
+    [{"action", "logical_id", "type", "replacement"}]; an empty list when CloudFormation
+    sees no change.
+    """
+    change_set = f"orgiam-plan-{int(time.time())}"
+    _call(
+        f"create a change set for {name}",
+        cfn.create_change_set,
+        StackName=name,
+        ChangeSetName=change_set,
+        ChangeSetType="UPDATE",  # moto's default is CREATE; AWS's is UPDATE: always say it
+        TemplateBody=json.dumps(template, sort_keys=True),
+        Capabilities=CAPABILITIES,
+        Tags=tags,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        delay = 0.0
+        while True:
+            if delay:
+                time.sleep(delay)
+            described = _call(f"read change set of {name}", cfn.describe_change_set, StackName=name, ChangeSetName=change_set)
+            status = described.get("Status", "")
+            if status in ("CREATE_COMPLETE", "FAILED", "DELETE_COMPLETE"):
+                break
+            if time.monotonic() >= deadline:
+                raise AwsAccessError(f"change set for {name} still {status} after {int(timeout)} s", "Timeout")
+            delay = min(max(delay * 2, 1.0), 10.0)
+        if status == "FAILED":
+            reason = described.get("StatusReason", "")
+            if "didn't contain changes" in reason or "No updates" in reason:
+                return []
+            raise AwsAccessError(f"change set for {name} failed: {reason}", "ChangeSetFailed")
+        changes = []
+        for change in described.get("Changes", []):
+            rc = change.get("ResourceChange", {})
+            changes.append(
+                {
+                    "action": rc.get("Action", ""),
+                    "logical_id": rc.get("LogicalResourceId", ""),
+                    "type": rc.get("ResourceType", ""),
+                    "replacement": rc.get("Replacement", ""),
+                }
+            )
+        return changes
+    finally:
+        try:
+            cfn.delete_change_set(StackName=name, ChangeSetName=change_set)
+        except Exception:  # a leftover change set executes nothing; the next plan replaces it
+            pass

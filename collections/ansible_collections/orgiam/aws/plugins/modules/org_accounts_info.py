@@ -220,6 +220,11 @@ except ImportError:  # pragma: no cover - AnsibleAWSModule reports the missing S
 
 
 def settings_from(params: dict) -> AwsSettings:
+    verify = None
+    if params.get("validate_certs") is False:
+        verify = False
+    elif params.get("aws_ca_bundle"):
+        verify = params["aws_ca_bundle"]
     return AwsSettings(
         region=params.get("region") or DEFAULT_REGION,
         profile=params.get("profile") or None,
@@ -229,6 +234,7 @@ def settings_from(params: dict) -> AwsSettings:
         endpoint_url=params.get("endpoint_url") or None,
         assume_role_arn=params.get("assume_role_arn") or None,
         session_name="orgiam-accounts-info",
+        verify=verify,
     )
 
 
