@@ -38,6 +38,7 @@ from .templates import (
     central_template,
     grants_from_template,
     member_template,
+    retain_roles,
     role_arn,
     stack_tags,
     template_hash,
@@ -69,6 +70,7 @@ class StackResult:
     reason: str = ""
     roles: list[str] = field(default_factory=list)
     granted: dict[str, str] = field(default_factory=dict)  # role name -> ARN that exists and is desired
+    retained: list[str] = field(default_factory=list)  # roles kept although no longer targeted (prune not 'apply')
     groups: list[str] = field(default_factory=list)  # central stack: the groups (or federated roles) it holds
     changes: dict[str, list[str]] = field(default_factory=dict)
     plan: list[str] = field(default_factory=list)  # readable resource and statement changes
@@ -154,13 +156,15 @@ class StackJob:
 
     def _plan_and_apply(self, cfn: Any, result: StackResult, template: dict[str, Any] | None, desired: dict[str, str]) -> None:
         name = result.stack_name
-        desired_hash = template_hash(template) if template is not None else None
         observed = describe_stack(cfn, name)
+        template = self._with_retained_roles(cfn, result, template, desired, observed)
+        desired_hash = template_hash(template) if template is not None else None
         decision = P.decide(observed, desired_hash, self.prune)
         if decision.action == P.WAIT:
             observed = wait_stable(cfn, name, self.options.timeout, first_delay=1.0)
             decision = P.decide(observed, desired_hash, self.prune)
-        result.action, result.reason = decision.action, decision.reason
+        result.action = decision.action
+        result.reason = f"{decision.reason}; {result.reason}" if result.reason else decision.reason
         if decision.action == P.REFUSE:
             raise AwsAccessError(decision.reason, "NotOrgiamStack")
         if decision.changes:
@@ -195,6 +199,24 @@ class StackJob:
             raise
         result.status = DONE_BY_ACTION.get(decision.action, RETAINED if decision.action == P.RETAIN else UNCHANGED)
         result.granted = _existing_grants(state, desired)
+
+    def _with_retained_roles(
+        self, cfn: Any, result: StackResult, template: dict[str, Any] | None, desired: dict[str, str], observed: P.StackState | None
+    ) -> dict[str, Any] | None:
+        """Unless prune is 'apply', roles no longer targeted stay in the stack (without grants)."""
+        if self.prune == "apply" or template is None or observed is None or result.kind != "member":
+            return template
+        if not observed.managed_by_orgiam or observed.status not in P.STABLE:
+            return template
+        held = set(filter(None, observed.outputs.get(ROLE_ARNS_OUTPUT, "").split(",")))
+        extra = held - set(desired.values())
+        if not extra:
+            return template
+        merged, kept = retain_roles(template, get_template(cfn, result.stack_name), result.account_id, extra, self.options.partition)
+        if kept:
+            result.retained = kept
+            result.reason = f"keeps {', '.join(kept)} (no longer targeted; prune is '{self.prune}')"
+        return merged
 
     def _apply(
         self, cfn: Any, action: str, name: str, template: dict[str, Any] | None, desired_hash: str | None, observed: P.StackState | None

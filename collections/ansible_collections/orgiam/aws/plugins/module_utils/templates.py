@@ -324,3 +324,27 @@ def grants_from_template(template: dict[str, Any] | None) -> dict[str, list[str]
 
 def account_of_arn(arn: str) -> str:
     return arn.split(":")[4]
+
+
+def retain_roles(template: dict[str, Any], deployed: dict[str, Any] | None, account_id: str, keep: set[str], partition: str = "aws") -> tuple[dict[str, Any], list[str]]:
+    """Carry roles the catalog no longer gives this account over from the deployed template.
+
+    Used when the prune policy is not ``apply``: the role stays (and is reported as
+    retained) but the central account grants nobody access to it any more.
+    """
+    if not deployed or not keep:
+        return template, []
+    merged = json.loads(json.dumps(template))
+    kept = []
+    arns = [a for a in merged["Outputs"][ROLE_ARNS_OUTPUT]["Value"].split(",") if a]
+    for logical, resource in sorted(deployed.get("Resources", {}).items()):
+        if resource.get("Type") != "AWS::IAM::Role" or logical in merged["Resources"]:
+            continue
+        props = resource.get("Properties", {})
+        arn = f"arn:{partition}:iam::{account_id}:role{props.get('Path', '/')}{props.get('RoleName', '')}"
+        if arn in keep:
+            merged["Resources"][logical] = resource
+            arns.append(arn)
+            kept.append(str(props.get("RoleName", logical)))
+    merged["Outputs"][ROLE_ARNS_OUTPUT]["Value"] = ",".join(sorted(arns))
+    return merged, kept
