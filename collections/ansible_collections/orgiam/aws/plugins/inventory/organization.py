@@ -158,6 +158,8 @@ from typing import Any
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
+from ansible_collections.orgiam.aws.plugins.module_utils.catalog import CatalogError, load_catalog
+from ansible_collections.orgiam.aws.plugins.module_utils.resolve import Account, check_references
 from ansible_collections.orgiam.aws.plugins.module_utils.aws import (
     DEFAULT_REGION,
     AwsAccessError,
@@ -284,16 +286,32 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _load_catalog(self, catalog_path: str, inventory_path: str) -> Any:
         """Before any AWS call: load and check the catalog on its own (schema, semantics).
 
-        Returns whatever _check_catalog needs (today: nothing beyond the path).
+        A bad catalog fails here, so it costs no AWS call at all.
         """
         if not os.path.exists(catalog_path):
             raise AnsibleParserError(f"catalog {catalog_path} (option 'catalog' in {inventory_path}) does not exist")
-        return None
+        try:
+            return load_catalog(catalog_path)
+        except CatalogError as exc:
+            raise AnsibleParserError(str(exc)) from None
 
     def _check_catalog(self, catalog: Any, catalog_path: str, org: dict[str, Any], inventory_path: str) -> None:
         """After discovery, before hosts are added: check the catalog against the organization
         (OU paths and accounts it names). ``org`` is the unfiltered dict from
         module_utils.organization.discover_organization (possibly from the cache)."""
+        accounts = [
+            Account(
+                id=str(a["id"]),
+                name=str(a["name"]),
+                ou_path=str(a.get("ou_path") or ""),
+                status=str(a.get("status", "ACTIVE")),
+                is_management=bool(a.get("is_management")),
+            )
+            for a in org["accounts"]
+        ]
+        problems = check_references(catalog, accounts, [ou["path"] for ou in org["ous"]])
+        if problems:
+            raise AnsibleParserError(str(CatalogError(problems)))
 
     # -- inventory -------------------------------------------------------------
 

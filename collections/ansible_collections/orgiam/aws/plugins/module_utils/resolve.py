@@ -119,7 +119,7 @@ def role_targets(role: RoleDef, account: Account) -> bool:
     return selected and not matches(role.exclude, account)
 
 
-def _check_references(catalog: Catalog, accounts: list[Account], ou_paths: Iterable[str]) -> list[SourceError]:
+def check_references(catalog: Catalog, accounts: list[Account], ou_paths: Iterable[str]) -> list[SourceError]:
     """Unknown OU paths and accounts named in the catalog, each with its file and a fix."""
     problems = []
     known_paths = {p.lower(): p for p in ou_paths if p}
@@ -159,7 +159,7 @@ def find_account(ref: str, accounts: Iterable[Account]) -> Account | None:
 
 def resolve(catalog: Catalog, accounts: list[Account], ou_paths: Iterable[str] = ()) -> Resolution:
     """Desired roles for every given account. Raises CatalogError before any AWS call."""
-    problems = _check_references(catalog, accounts, [normalize_ou_path(p) for p in ou_paths])
+    problems = check_references(catalog, accounts, [normalize_ou_path(p) for p in ou_paths])
     central = find_account(catalog.settings.central_account, accounts)
     if central is None:
         problems.append(
