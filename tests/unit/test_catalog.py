@@ -139,3 +139,41 @@ def test_missing_settings_and_missing_directory(tmp_path):
 def test_a_file_with_a_list_of_roles(tmp_path):
     path = write_catalog(tmp_path, roles={"many.yml": "roles:\n  - {name: A, targets: {ou_paths: [W]}}\n  - {name: B, targets: {accounts: ['1']}}\n"})
     assert [r.name for r in load_catalog(path).roles] == ["A", "B"]
+
+
+def test_policy_references_are_checked_with_a_suggestion(tmp_path):
+    path = write_catalog(tmp_path, roles={"x.yml": """
+        name: X
+        managed_policies: [ReadOnlyAcess, job-function/ViewOnlyAccess, service-role/ViewOnlyAccess, "arn:aws:iam::123456789012:policy/team/Mine", "arn:bad"]
+        permissions_boundary: NoSuchBoundary
+        targets: {ou_paths: [W]}
+    """})
+    found = " | ".join(problems_of(path))
+    assert "'ReadOnlyAcess' is not an AWS managed policy; did you mean 'ReadOnlyAccess'?" in found
+    assert "lives at path /job-function/, not /service-role/" in found
+    assert "'arn:bad' is not a policy ARN" in found and "field 'permissions_boundary'" in found
+    assert "Mine" not in found and "managed_policies.1" not in found
+
+
+def test_customer_managed_policies_external_id_and_quotas(tmp_path):
+    big = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [f"s3:GetObject{i:05d}" for i in range(600)], "Resource": "*"}]}
+    import json as _json
+    path = write_catalog(tmp_path, roles={"x.yml": f"""
+        name: X
+        external_id: vendor-1234
+        customer_managed_policies:
+          huge: {_json.dumps(big)}
+        targets: {{ou_paths: [W]}}
+    """})
+    (problem,) = problems_of(path)
+    assert "customer_managed_policies.huge" in problem and "more than IAM's 6144" in problem
+
+
+def test_assumable_by_adds_the_role_to_an_explicit_group(tmp_path):
+    path = write_catalog(tmp_path, roles={"x.yml": "name: X\nassumable_by: [ops]\ntargets: {ou_paths: [W]}\n"})
+    (tmp_path / "identity.yml").write_text("groups:\n  - {name: ops, grants: [{role: X, scope: {ou_paths: [W/Prod]}}]}\n")
+    group = next(g for g in load_catalog(path).identity.groups if g.name == "ops")
+    assert [(g.role, g.scope.everywhere) for g in group.grants] == [("X", False), ("X", True)]
+    (tmp_path / "identity.yml").write_text("default_groups: true\n")
+    (problem,) = problems_of(path)
+    assert "assumable_by group 'ops'" in problem

@@ -128,17 +128,33 @@ def test_executor_keeps_failures_to_their_job_and_bounds_concurrency():
 
 def test_describe_changes_reads_like_a_plan():
     before = member_template([RO], "2", "3")
-    changed = RoleDef(name="ReadOnly", source="r.yml:1", managed_policies=("ViewOnlyAccess",), max_session_duration=7200,
+    changed = RoleDef(name="ReadOnly", source="r.yml:1", managed_policies=("ViewOnlyAccess", "PowerUserAccess"), max_session_duration=7200,
                       inline_policies=(("logs", json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "logs:Get*", "Resource": "*"}]})),))
     extra = RoleDef(name="Billing", source="b.yml:1")
     after = member_template([changed, extra], "9", "3")
     lines = P.describe_changes(before, after)
     text = "\n".join(lines)
     assert "+ AWS::IAM::Role Billing" in text and "~ AWS::IAM::Role ReadOnly" in text
-    assert "+ arn:aws:iam::aws:policy/ViewOnlyAccess" in text and "- arn:aws:iam::aws:policy/ReadOnlyAccess" in text
+    assert "+ arn:aws:iam::aws:policy/PowerUserAccess" in text and "- arn:aws:iam::aws:policy/ReadOnlyAccess" in text
+    assert "ViewOnlyAccess" not in text  # the same policy, named without its job-function/ path
     assert "MaxSessionDuration: 3600 -> 7200" in text
     assert 'AssumeRolePolicyDocument: + statement' in text and "arn:aws:iam::9:root" in text
     assert "AssumeRolePolicyDocument: - statement" in text
     assert "Policies" not in text or "inline policy" in text
     assert P.describe_changes(after, after) == []
     assert P.describe_changes(after, None) == ["- AWS::IAM::Role Billing", "- AWS::IAM::Role ReadOnly"]
+
+
+def test_customer_managed_policies_and_external_id_render():
+    role = RoleDef(name="Vendor", source="v.yml:1", external_id="vendor-1234",
+                   customer_managed_policies=(("logs", json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "logs:Get*", "Resource": "*"}]})),))
+    template = member_template([role], "2", "3")
+    kinds = sorted(r["Type"] for r in template["Resources"].values())
+    assert kinds == ["AWS::IAM::ManagedPolicy", "AWS::IAM::Role"]
+    policy = next(r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy")["Properties"]
+    assert policy["ManagedPolicyName"] == "Vendor-logs" and policy["Roles"][0]["Ref"].startswith("RoleVendor")
+    trust = next(r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role")["Properties"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Condition"] == {
+        "Bool": {"aws:MultiFactorAuthPresent": "true"},
+        "StringEquals": {"sts:ExternalId": "vendor-1234"},
+    }

@@ -16,6 +16,7 @@ and what to do. Loading never touches AWS.
 
 from __future__ import annotations
 
+import difflib
 import glob
 import json
 import os
@@ -23,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .aws_managed_policies import AWS_MANAGED_POLICY_PATHS
 from .identity import IDENTITY_SCHEMA, Identity, IdentityInput, build_identity
 from .yamlsource import SourceDoc, SourceError, load_yaml_file
 
@@ -34,6 +36,9 @@ except ImportError:  # pragma: no cover
     HAS_JSONSCHEMA = False
 
 IAM_NAME = r"^[\w+=,.@-]+$"
+POLICY_ARN = r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/([\x21-\x7E]*/)?[\w+=,.@-]{1,128}$"
+MANAGED_POLICY_MAX_CHARS = 6144  # one managed policy document, whitespace not counted
+ROLE_INLINE_MAX_CHARS = 10240  # all of a role's inline policies together
 IAM_PATH = r"^/(?:[\x21-\x7E]+/)?$"
 ACCOUNT_ID = r"^\d{12}$"
 PRUNE_POLICIES = ("never", "plan", "apply")
@@ -91,6 +96,9 @@ ROLE_SCHEMA: dict[str, Any] = {
         "path": {"type": "string", "pattern": IAM_PATH, "maxLength": MAX_PATH},
         "managed_policies": _string_list,
         "inline_policies": {"type": "object", "additionalProperties": {"type": "object"}},
+        "customer_managed_policies": {"type": "object", "additionalProperties": {"type": "object"}},
+        "external_id": {"type": "string", "pattern": r"^[\w+=,.@:/-]{2,1224}$"},
+        "assumable_by": {"type": "array", "items": {"type": "string", "minLength": 1}},
         "permissions_boundary": {"type": "string", "minLength": 1},
         "max_session_duration": {"type": "integer", "minimum": 3600, "maximum": 43200},
         "mfa_required": {"type": "boolean"},
@@ -155,6 +163,9 @@ class RoleDef:
     path: str = DEFAULT_ROLE_PATH
     managed_policies: tuple[str, ...] = ()
     inline_policies: tuple[tuple[str, str], ...] = ()  # (name, canonical JSON)
+    customer_managed_policies: tuple[tuple[str, str], ...] = ()  # (name, canonical JSON), created in the member stack
+    external_id: str = ""
+    assumable_by: tuple[str, ...] = ()  # explicit groups of identity.yml that may assume it everywhere
     permissions_boundary: str = ""
     max_session_duration: int = 3600
     mfa_required: bool = True
@@ -304,17 +315,58 @@ def _load_settings(directory: str) -> tuple[Settings | None, list[SourceError]]:
     return Settings(**data), []
 
 
-def _role_from(doc: SourceDoc, base: tuple[Any, ...], data: dict[str, Any], default_path: str) -> tuple[RoleDef, list[SourceError]]:
-    problems: list[SourceError] = []
-    inline = []
-    for policy_name, document in sorted((data.get("inline_policies") or {}).items()):
-        spot = base + ("inline_policies", policy_name)
+def check_policy_reference(reference: str) -> str | None:
+    """None when ``reference`` names a policy orgiam can attach; else what is wrong and how to fix it."""
+    if reference.startswith("arn:"):
+        if re.match(POLICY_ARN, reference):
+            return None
+        return f"'{reference}' is not a policy ARN (arn:aws:iam::<account or aws>:policy/<path/>name)"
+    path, _, name = reference.strip("/").rpartition("/")
+    known_path = AWS_MANAGED_POLICY_PATHS.get(name)
+    if known_path is None:
+        close = difflib.get_close_matches(name, AWS_MANAGED_POLICY_PATHS, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else "; give a policy ARN for a customer managed policy"
+        return f"'{reference}' is not an AWS managed policy{hint}"
+    if path and known_path.strip("/") != path:
+        return f"AWS managed policy {name} lives at path {known_path}, not /{path}/"
+    return None
+
+
+def _policy_field(doc: SourceDoc, base: tuple[Any, ...], data: dict[str, Any], key: str, limit: int, problems: list[SourceError]) -> tuple[tuple[str, str], ...]:
+    policies = []
+    for policy_name, document in sorted((data.get(key) or {}).items()):
+        spot = base + (key, policy_name)
         if not re.match(IAM_NAME, str(policy_name)) or len(str(policy_name)) > 128:
             problems.append(
                 SourceError(doc.file, "policy names use letters, digits and +=,.@_- (128 at most)", doc.line_of(spot), ".".join(map(str, spot)))
             )
         problems.extend(_policy_document_problems(doc, spot, document))
-        inline.append((str(policy_name), canonical_json(document)))
+        text = canonical_json(document)
+        if len(text) > limit:
+            problems.append(SourceError(doc.file, f"the policy has {len(text)} characters, more than IAM's {limit}; split it",
+                                        doc.line_of(spot), ".".join(map(str, spot))))
+        policies.append((str(policy_name), text))
+    return tuple(policies)
+
+
+def _role_from(doc: SourceDoc, base: tuple[Any, ...], data: dict[str, Any], default_path: str) -> tuple[RoleDef, list[SourceError]]:
+    problems: list[SourceError] = []
+    inline = _policy_field(doc, base, data, "inline_policies", ROLE_INLINE_MAX_CHARS, problems)
+    if sum(len(text) for _, text in inline) > ROLE_INLINE_MAX_CHARS:
+        problems.append(SourceError(doc.file, f"inline policies together exceed IAM's {ROLE_INLINE_MAX_CHARS} characters for a role; "
+                                    "move some to customer_managed_policies", doc.line_of(base + ("inline_policies",)), "inline_policies"))
+    customer = _policy_field(doc, base, data, "customer_managed_policies", MANAGED_POLICY_MAX_CHARS, problems)
+    for index, reference in enumerate(data.get("managed_policies", [])):
+        problem = check_policy_reference(reference)
+        if problem:
+            problems.append(SourceError(doc.file, problem, doc.line_of(base + ("managed_policies", index)), f"managed_policies.{index}"))
+    if data.get("permissions_boundary"):
+        problem = check_policy_reference(data["permissions_boundary"])
+        if problem:
+            problems.append(SourceError(doc.file, problem, doc.line_of(base + ("permissions_boundary",)), "permissions_boundary"))
+    if len(data.get("managed_policies", [])) + len(customer) > 10:
+        problems.append(SourceError(doc.file, "a role takes at most 10 managed policies (IAM's default quota); combine some",
+                                    doc.line_of(base + ("managed_policies",)), "managed_policies"))
     targets = data.get("targets") or {}
     role = RoleDef(
         name=data["name"],
@@ -322,7 +374,10 @@ def _role_from(doc: SourceDoc, base: tuple[Any, ...], data: dict[str, Any], defa
         description=data.get("description", ""),
         path=data.get("path", default_path),
         managed_policies=tuple(data.get("managed_policies", [])),
-        inline_policies=tuple(inline),
+        inline_policies=inline,
+        customer_managed_policies=customer,
+        external_id=data.get("external_id", ""),
+        assumable_by=tuple(data.get("assumable_by", [])),
         permissions_boundary=data.get("permissions_boundary", ""),
         max_session_duration=int(data.get("max_session_duration", 3600)),
         mfa_required=bool(data.get("mfa_required", True)),

@@ -220,6 +220,17 @@ def build_identity(inp: IdentityInput, roles: list[Any], prefix: str, catalog_di
             ou_scope = tuple((p.strip("/"), True) for p in scope.get("ou_paths", []))
             grants.append(Grant(grant["role"], Scope(ou_scope, tuple(scope.get("accounts", [])))))
         groups.append(GroupDef(entry["name"], tuple(grants), f"{file}:{line('groups', index, 'name') or 1}", entry.get("description", "")))
+    by_name = {g.name.lower(): i for i, g in enumerate(groups) if not g.default}
+    for role in roles:
+        for group_name in role.assumable_by:
+            index = by_name.get(group_name.lower())
+            if index is None:
+                problems.append(SourceError(
+                    role.source, f"role '{role.name}' is assumable_by group '{group_name}', which identity.yml does not define; "
+                    "add it under groups (or use the default groups)", field_path="assumable_by"))
+                continue
+            group = groups[index]
+            groups[index] = GroupDef(group.name, group.grants + (Grant(role.name),), group.source, group.description, group.default)
     names: dict[str, GroupDef] = {}
     for group in groups:
         if group.name.lower() in names:

@@ -19,6 +19,7 @@ import json
 import re
 from typing import Any, Iterable
 
+from .aws_managed_policies import AWS_MANAGED_POLICY_PATHS
 from .catalog import RoleDef, canonical_json
 
 TEMPLATE_VERSION = "2010-09-09"
@@ -50,7 +51,9 @@ def managed_policy_arn(reference: str, partition: str = "aws") -> str:
     """'ReadOnlyAccess' or 'job-function/ViewOnlyAccess' -> AWS managed ARN; ARNs unchanged."""
     if reference.startswith("arn:"):
         return reference
-    return f"arn:{partition}:iam::aws:policy/{reference.lstrip('/')}"
+    path, _, name = reference.strip("/").rpartition("/")
+    path = AWS_MANAGED_POLICY_PATHS.get(name, f"/{path}/" if path else "/")
+    return f"arn:{partition}:iam::aws:policy{path}{name}"
 
 
 def role_arn(account_id: str, role: RoleDef, partition: str = "aws") -> str:
@@ -72,6 +75,8 @@ def trust_policy(role: RoleDef, central_account_id: str, partition: str = "aws",
     elif role.mfa_required:
         # absent (not false) for long-term keys, so Bool true is the safe test
         statement["Condition"] = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+    if role.external_id:
+        statement.setdefault("Condition", {})["StringEquals"] = {"sts:ExternalId": role.external_id}
     return {"Version": POLICY_VERSION, "Statement": [statement]}
 
 
@@ -110,7 +115,19 @@ def member_template(
             ]
         if role.permissions_boundary:
             properties["PermissionsBoundary"] = managed_policy_arn(role.permissions_boundary, partition)
-        resources[logical_id("Role", role.name)] = {"Type": "AWS::IAM::Role", "Properties": properties}
+        role_id = logical_id("Role", role.name)
+        resources[role_id] = {"Type": "AWS::IAM::Role", "Properties": properties}
+        for policy_name, document in role.customer_managed_policies:
+            resources[logical_id("Policy", f"{role.name}-{policy_name}")] = {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {
+                    "ManagedPolicyName": f"{role.name}-{policy_name}"[:128],
+                    "Path": role.path,
+                    "Description": f"orgiam: {policy_name} for role {role.name}",
+                    "PolicyDocument": json.loads(document),
+                    "Roles": [{"Ref": role_id}],
+                },
+            }
         arns.append(role_arn(account_id, role, partition))
     return {
         "AWSTemplateFormatVersion": TEMPLATE_VERSION,
