@@ -158,3 +158,48 @@ def test_customer_managed_policies_and_external_id_render():
         "Bool": {"aws:MultiFactorAuthPresent": "true"},
         "StringEquals": {"sts:ExternalId": "vendor-1234"},
     }
+
+
+def test_a_role_in_1000_accounts_fits_iam_quotas():
+    role = RoleDef(name="ReadOnly", source="r.yml:1", include=Selector(ou_paths=(OUTarget("Workloads"),)))
+    groups = default_groups_for(role, "orgiam")
+    arns = [role_arn(f"{100000000000 + i:012d}", role) for i in range(1000)]
+    template = central_template({groups[0].name: arns}, {"ReadOnly": arns}, Identity(groups=tuple(groups)), "orgiam", "/orgiam/")
+    policies = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy"]
+    assert 1 < len(policies) <= 10  # IAM: at most 10 managed policies on a group
+    for policy in policies:
+        assert len(json.dumps(policy["PolicyDocument"], separators=(",", ":"))) <= MANAGED_POLICY_MAX_CHARS
+        assert len(policy["ManagedPolicyName"]) <= 128
+    granted = sorted(a for p in policies for s in p["PolicyDocument"]["Statement"] for a in s["Resource"])
+    assert granted == sorted(arns)  # every ARN exactly once, no wildcard
+    assert len(json.dumps(template)) < 1_000_000  # CloudFormation's template body limit via S3 is 1 MB
+
+
+def test_grants_metadata_round_trips_compactly():
+    from ansible_collections.orgiam.aws.plugins.module_utils.templates import compact_grants, grants_from_template
+
+    deployed = {"ReadOnly": [role_arn(f"{i:012d}", RO) for i in range(1000)], "Empty": []}
+    stored = compact_grants(deployed)
+    assert len(json.dumps(stored)) < 14 * 1000 + 200
+    assert grants_from_template({"Metadata": {"OrgiamGrants": stored}}) == {"ReadOnly": sorted(deployed["ReadOnly"])}
+
+
+def test_large_templates_go_through_the_bucket_or_fail_clearly():
+    from ansible_collections.orgiam.aws.plugins.module_utils.aws import AwsAccessError
+    from ansible_collections.orgiam.aws.plugins.module_utils.stacks import inline_only, via_bucket
+
+    small = {"Resources": {"A": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}
+    large = {"Resources": {f"R{i}": {"Type": "AWS::CloudFormation::WaitConditionHandle", "Metadata": "x" * 100} for i in range(600)}}
+    assert "TemplateBody" in inline_only("s", small)
+    with pytest.raises(AwsAccessError, match="set template_bucket in settings.yml"):
+        inline_only("orgiam-identity", large)
+
+    class FakeS3:
+        def put_object(self, **kwargs):
+            self.put = kwargs
+
+    s3 = FakeS3()
+    args = via_bucket(s3, "orgiam-templates", "us-east-1")("orgiam-identity", large)
+    assert args["TemplateURL"].startswith("https://orgiam-templates.s3.us-east-1.amazonaws.com/orgiam/templates/orgiam-identity/")
+    assert s3.put["Bucket"] == "orgiam-templates" and json.loads(s3.put["Body"]) == large
+    assert "TemplateBody" in via_bucket(s3, "b", "us-east-1")("s", small)

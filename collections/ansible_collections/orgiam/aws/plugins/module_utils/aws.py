@@ -65,8 +65,19 @@ def endpoint_hint(endpoint_url: str | None) -> str:
     return "check your network connection and AWS region"
 
 
+def one_line(text: str, limit: int = 400) -> str:
+    """The first line of an error, trimmed: HTML bodies and stack dumps stay out of reports."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first if len(first) <= limit else first[: limit - 3] + "..."
+
+
 def explain_aws_error(exc: BaseException, endpoint_url: str | None = None, doing: str = "") -> AwsAccessError:
     """Turn a boto3/botocore exception into one clear line (no traceback)."""
+    error = _explain(exc, endpoint_url, doing)
+    return AwsAccessError(one_line(str(error)), error.code)
+
+
+def _explain(exc: BaseException, endpoint_url: str | None, doing: str) -> AwsAccessError:
     prefix = f"{doing}: " if doing else ""
     if isinstance(exc, AwsAccessError):
         return AwsAccessError(prefix + str(exc), exc.code)

@@ -82,6 +82,7 @@ SETTINGS_SCHEMA: dict[str, Any] = {
         "prune": {"enum": list(PRUNE_POLICIES)},
         "concurrency": {"type": "integer", "minimum": 1, "maximum": 200},
         "stack_timeout_seconds": {"type": "integer", "minimum": 30, "maximum": 7200},
+        "template_bucket": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"},
         "notify_topic_arn": {"type": "string", "pattern": r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$"},
     },
 }
@@ -185,6 +186,7 @@ class Settings:
     concurrency: int = 16
     stack_timeout_seconds: int = 900
     notify_topic_arn: str = ""
+    template_bucket: str = ""  # in the central account; for templates over CloudFormation's 51,200-byte body limit
     source: str = ""
 
 

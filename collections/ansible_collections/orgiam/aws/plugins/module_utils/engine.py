@@ -12,6 +12,7 @@ In check mode nothing is written: every account is observed and planned only.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
@@ -26,9 +27,12 @@ from .stacks import (
     create_stack,
     delete_stack,
     describe_stack,
+    TemplateSource,
     get_template,
+    inline_only,
     preview_change_set,
     update_stack,
+    via_bucket,
     wait_stable,
 )
 from .templates import (
@@ -132,10 +136,11 @@ def _existing_grants(state: P.StackState | None, desired: dict[str, str]) -> dic
 class StackJob:
     """Plan and (unless check) apply one stack in one account."""
 
-    def __init__(self, clients: AwsClients, options: SyncOptions, prune: str) -> None:
+    def __init__(self, clients: AwsClients, options: SyncOptions, prune: str, source: TemplateSource = inline_only) -> None:
         self.clients = clients
         self.options = options
         self.prune = prune
+        self.source = source
 
     def run(
         self,
@@ -175,7 +180,9 @@ class StackJob:
                 result.changes = P.template_changes(before, after)
                 result.plan = P.describe_changes(before, after)
             if self.options.check and decision.action == P.UPDATE and template is not None:
-                result.change_set = preview_change_set(cfn, name, template, stack_tags(self._kind(name), desired_hash or ""), self.options.timeout)
+                result.change_set = preview_change_set(
+                    cfn, name, template, stack_tags(self._kind(name), desired_hash or ""), self.options.timeout, self.source
+                )
             if self.options.diff:
                 result.diff = {
                     "before_header": f"{result.hostname or result.account_id}: {name} (deployed)",
@@ -225,26 +232,43 @@ class StackJob:
         kind_tags = stack_tags(self._kind(name), desired_hash or "")
         if action == P.CREATE:
             assert template is not None
-            return create_stack(cfn, name, template, kind_tags, timeout)
+            return create_stack(cfn, name, template, kind_tags, timeout, self.source)
         if action == P.UPDATE:
             assert template is not None
-            return update_stack(cfn, name, template, kind_tags, timeout)
+            return update_stack(cfn, name, template, kind_tags, timeout, self.source)
         if action == P.DELETE:
             delete_stack(cfn, name, timeout)
             return None
         if action == P.RECREATE:
             assert template is not None
             delete_stack(cfn, name, timeout)
-            return create_stack(cfn, name, template, kind_tags, timeout)
+            return create_stack(cfn, name, template, kind_tags, timeout, self.source)
         if action == P.CONTINUE_AND_UPDATE:
             assert template is not None
             continue_rollback(cfn, name, timeout)
-            return update_stack(cfn, name, template, kind_tags, timeout)
+            return update_stack(cfn, name, template, kind_tags, timeout, self.source)
         return observed
 
     @staticmethod
     def _kind(stack_name: str) -> str:
         return "central" if stack_name.endswith("-identity") else "member"
+
+
+def _template_source(clients: AwsClients, catalog: Catalog, central_id: str, options: SyncOptions) -> TemplateSource:
+    """Templates over CloudFormation's body limit go through the catalog's bucket in the central account."""
+    bucket = catalog.settings.template_bucket
+    if not bucket:
+        return inline_only
+    clients_lock = threading.Lock()
+    s3: list[Any] = []
+
+    def source(name: str, template: dict[str, Any]) -> dict[str, str]:
+        with clients_lock:
+            if not s3:  # made on first use: most syncs never need it
+                s3.append(clients.member_client("s3", central_id, options.partition))
+        return via_bucket(s3[0], bucket, clients.settings.region)(name, template)
+
+    return source
 
 
 def member_stack_name(catalog: Catalog) -> str:
@@ -269,8 +293,9 @@ def run_sync(
 ) -> SyncOutcome:
     """Sync the member stacks of ``run_account_ids`` and then the central stack."""
     started = time.monotonic()
-    job = StackJob(clients, options, catalog.settings.prune)
     central_id = resolution.central.id
+    source = _template_source(clients, catalog, central_id, options)
+    job = StackJob(clients, options, catalog.settings.prune, source)
     member_name = member_stack_name(catalog)
 
     def work(account: Account) -> StackResult:
@@ -293,14 +318,14 @@ def run_sync(
     accounts = [resolution.accounts[a] for a in run_account_ids]
     members = run_all(accounts, work, failed, options.concurrency, on_done)
     members.sort(key=lambda r: (r.ou_path.lower(), r.account_name.lower(), r.account_id))
-    central = _sync_central(clients, catalog, resolution, members, options)
+    central = _sync_central(clients, catalog, resolution, members, options, source)
     if on_done is not None:
         on_done(central)
     return SyncOutcome(members, central, options.check, round(time.monotonic() - started, 3), clients.call_log.total())
 
 
 def _sync_central(
-    clients: AwsClients, catalog: Catalog, resolution: Resolution, members: list[StackResult], options: SyncOptions
+    clients: AwsClients, catalog: Catalog, resolution: Resolution, members: list[StackResult], options: SyncOptions, source: TemplateSource
 ) -> StackResult:
     central = resolution.central
     result = _blank(central, "central", central_stack_name(catalog))
@@ -332,5 +357,5 @@ def _sync_central(
         return result
     result.roles = sorted(name for name, arns in grants.items() if arns)
     result.groups = sorted(g.name for g in catalog.identity.groups)
-    central_job = StackJob(clients, options, "apply")
+    central_job = StackJob(clients, options, "apply", source)
     return central_job.run(result, template, {})

@@ -10,6 +10,7 @@ polls ``describe_stacks`` with a growing interval and a deadline; CloudFormation
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from typing import Any, Callable
@@ -18,6 +19,46 @@ from .aws import AwsAccessError, explain_aws_error
 from .plan import StackState
 
 CAPABILITIES = ["CAPABILITY_NAMED_IAM"]
+TEMPLATE_BODY_MAX_BYTES = 51_200  # CloudFormation's limit for TemplateBody; larger ones go through S3
+TEMPLATE_URL_MAX_BYTES = 1_000_000
+
+# how a template reaches CloudFormation: {"TemplateBody": ...} or {"TemplateURL": ...}
+TemplateSource = Callable[[str, dict[str, Any]], dict[str, str]]
+
+
+def template_json(template: dict[str, Any]) -> str:
+    return json.dumps(template, sort_keys=True, separators=(",", ":"))
+
+
+def inline_only(name: str, template: dict[str, Any]) -> dict[str, str]:
+    """The template as TemplateBody, or a clear error when it is too large for that."""
+    body = template_json(template)
+    size = len(body.encode())
+    if size > TEMPLATE_BODY_MAX_BYTES:
+        raise AwsAccessError(
+            f"the template of stack {name} is {size} bytes, more than CloudFormation's {TEMPLATE_BODY_MAX_BYTES} "
+            "for a template body; set template_bucket in settings.yml to a bucket orgiam may write to",
+            "TemplateTooLarge",
+        )
+    return {"TemplateBody": body}
+
+
+def via_bucket(s3: Any, bucket: str, region: str) -> TemplateSource:
+    """Small templates inline; larger ones uploaded to ``bucket`` (content-addressed keys) and passed by URL."""
+
+    def source(name: str, template: dict[str, Any]) -> dict[str, str]:
+        body = template_json(template)
+        size = len(body.encode())
+        if size <= TEMPLATE_BODY_MAX_BYTES:
+            return {"TemplateBody": body}
+        if size > TEMPLATE_URL_MAX_BYTES:
+            raise AwsAccessError(f"the template of stack {name} is {size} bytes, more than CloudFormation's 1 MB", "TemplateTooLarge")
+        key = f"orgiam/templates/{name}/{hashlib.sha256(body.encode()).hexdigest()[:32]}.json"
+        _call(f"upload the template of {name} to s3://{bucket}", s3.put_object, Bucket=bucket, Key=key, Body=body.encode(),
+              ContentType="application/json", ServerSideEncryption="AES256")
+        return {"TemplateURL": f"https://{bucket}.s3.{region}.amazonaws.com/{key}"}
+
+    return source
 
 
 def _is_missing(exc: Exception) -> bool:
@@ -89,12 +130,14 @@ def _expect(state: StackState | None, name: str, good: set[str], doing: str) -> 
     return state
 
 
-def create_stack(cfn: Any, name: str, template: dict[str, Any], tags: list[dict[str, str]], timeout: float) -> StackState:
+def create_stack(
+    cfn: Any, name: str, template: dict[str, Any], tags: list[dict[str, str]], timeout: float, source: TemplateSource = inline_only
+) -> StackState:
     _call(
         f"create stack {name}",
         cfn.create_stack,
         StackName=name,
-        TemplateBody=json.dumps(template, sort_keys=True),
+        **source(name, template),
         Capabilities=CAPABILITIES,
         Tags=tags,
         OnFailure="ROLLBACK",
@@ -103,11 +146,14 @@ def create_stack(cfn: Any, name: str, template: dict[str, Any], tags: list[dict[
     return _expect(wait_stable(cfn, name, timeout), name, {"CREATE_COMPLETE"}, "create")
 
 
-def update_stack(cfn: Any, name: str, template: dict[str, Any], tags: list[dict[str, str]], timeout: float) -> StackState:
+def update_stack(
+    cfn: Any, name: str, template: dict[str, Any], tags: list[dict[str, str]], timeout: float, source: TemplateSource = inline_only
+) -> StackState:
+    template_args = source(name, template)
     try:
         cfn.update_stack(
             StackName=name,
-            TemplateBody=json.dumps(template, sort_keys=True),
+            **template_args,
             Capabilities=CAPABILITIES,
             Tags=tags,
         )
@@ -135,7 +181,9 @@ def continue_rollback(cfn: Any, name: str, timeout: float) -> StackState:
     return _expect(wait_stable(cfn, name, timeout), name, {"UPDATE_ROLLBACK_COMPLETE"}, "continue rollback of")
 
 
-def preview_change_set(cfn: Any, name: str, template: dict[str, Any], tags: list[dict[str, str]], timeout: float) -> list[dict[str, Any]]:
+def preview_change_set(
+    cfn: Any, name: str, template: dict[str, Any], tags: list[dict[str, str]], timeout: float, source: TemplateSource = inline_only
+) -> list[dict[str, Any]]:
     """CloudFormation's own view of an update: create a change set, read it, delete it.
 
     Check mode allows this one write (and its deletion): nothing is executed. Returns
@@ -149,7 +197,7 @@ def preview_change_set(cfn: Any, name: str, template: dict[str, Any], tags: list
         StackName=name,
         ChangeSetName=change_set,
         ChangeSetType="UPDATE",  # moto's default is CREATE; AWS's is UPDATE: always say it
-        TemplateBody=json.dumps(template, sort_keys=True),
+        **source(name, template),
         Capabilities=CAPABILITIES,
         Tags=tags,
     )

@@ -325,7 +325,7 @@ def central_template(
     template: dict[str, Any] = {
         "AWSTemplateFormatVersion": TEMPLATE_VERSION,
         "Description": "orgiam: central groups whose members may assume orgiam roles. Managed by orgiam; change roles_catalog/, not this stack.",
-        "Metadata": {GRANTS_METADATA: {name: sorted(set(arns)) for name, arns in sorted(deployed.items()) if arns}},
+        "Metadata": {GRANTS_METADATA: compact_grants(deployed)},
         "Resources": resources or {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
     }
     if outputs:
@@ -333,10 +333,33 @@ def central_template(
     return template
 
 
+ACCOUNT_SLOT = "{account}"
+
+
+def compact_grants(deployed: dict[str, list[str]]) -> dict[str, dict[str, str]]:
+    """role -> {ARN pattern with {account}: comma-separated account ids}: about 13 bytes an account."""
+    compact: dict[str, dict[str, str]] = {}
+    for role_name, arns in sorted(deployed.items()):
+        patterns: dict[str, list[str]] = {}
+        for arn in sorted(set(arns)):
+            parts = arn.split(":")
+            account = parts[4]
+            parts[4] = ACCOUNT_SLOT
+            patterns.setdefault(":".join(parts), []).append(account)
+        if patterns:
+            compact[role_name] = {pattern: ",".join(accounts) for pattern, accounts in sorted(patterns.items())}
+    return compact
+
+
 def grants_from_template(template: dict[str, Any] | None) -> dict[str, list[str]]:
+    """The deployed role ARNs the central stack was built from (see compact_grants)."""
     if not template:
         return {}
-    return {k: list(v) for k, v in (template.get("Metadata", {}).get(GRANTS_METADATA) or {}).items()}
+    stored = template.get("Metadata", {}).get(GRANTS_METADATA) or {}
+    return {
+        role_name: sorted(pattern.replace(ACCOUNT_SLOT, account) for pattern, accounts in patterns.items() for account in accounts.split(",") if account)
+        for role_name, patterns in stored.items()
+    }
 
 
 def account_of_arn(arn: str) -> str:
