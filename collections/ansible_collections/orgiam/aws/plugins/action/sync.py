@@ -82,9 +82,9 @@ class ActionModule(ActionBase):
         play_hosts = list(task_vars.get("ansible_play_hosts_all") or all_hosts)
         accounts = []
         for host in all_hosts:
-            host_vars = hostvars[host]
+            host_vars = hostvars[host]  # read key by key: turning it into a dict templates every variable
             if "account_id" in host_vars:
-                accounts.append(account_from_hostvars(host, dict(host_vars)))
+                accounts.append(account_from_hostvars(host, host_vars))
         if not accounts:
             raise AnsibleActionFail("the inventory holds no AWS accounts: use the orgiam.aws.organization inventory plugin (see inventories/demo)")
         ou_paths = list(task_vars.get("orgiam_ou_paths") or [])
@@ -96,7 +96,8 @@ class ActionModule(ActionBase):
             return dict(result, failed=True, msg=str(exc), problems=[str(p) for p in exc.problems])
 
         settings = catalog.settings
-        run_ids = [str(hostvars[h]["account_id"]) for h in play_hosts if "account_id" in hostvars[h]]
+        by_host = {a.hostname: a.id for a in accounts}
+        run_ids = [by_host[h] for h in play_hosts if h in by_host]
         options = SyncOptions(
             check=check,
             diff=want_diff,

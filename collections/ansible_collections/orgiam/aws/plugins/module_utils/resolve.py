@@ -60,21 +60,31 @@ class Resolution:
         return [self.accounts[a] for a, roles in self.roles_by_account.items() if roles]
 
 
-def account_from_hostvars(hostname: str, hostvars: dict[str, Any]) -> Account:
-    """Build an Account from the inventory plugin's hostvars (see plugins/inventory/organization.py)."""
-    tags = hostvars.get("account_tags") or {}
+HOSTVAR_KEYS = ("account_id", "account_name", "ou_path", "account_status", "account_tags", "is_management_account",
+                "orgiam_roles_add", "orgiam_roles_remove")
+
+
+def account_from_hostvars(hostname: str, hostvars: Any) -> Account:
+    """Build an Account from the inventory plugin's hostvars (see plugins/inventory/organization.py).
+
+    ``hostvars`` is any mapping; only the keys in HOSTVAR_KEYS are read, one by one.
+    """
+    def get(key: str, default: Any = None) -> Any:
+        return hostvars[key] if key in hostvars else default
+
+    tags = get("account_tags") or {}
 
     def names(key: str) -> tuple[str, ...]:
-        value = hostvars.get(key) or []
+        value = get(key) or []
         return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
 
     return Account(
-        id=str(hostvars["account_id"]),
-        name=str(hostvars.get("account_name", hostname)),
-        ou_path=str(hostvars.get("ou_path", "") or ""),
-        status=str(hostvars.get("account_status", ACTIVE)),
+        id=str(get("account_id")),
+        name=str(get("account_name", hostname)),
+        ou_path=str(get("ou_path", "") or ""),
+        status=str(get("account_status", ACTIVE)),
         tags=tuple(sorted((str(k), str(v)) for k, v in tags.items())),
-        is_management=bool(hostvars.get("is_management_account", False)),
+        is_management=bool(get("is_management_account", False)),
         hostname=hostname,
         roles_add=names("orgiam_roles_add"),
         roles_remove=names("orgiam_roles_remove"),
