@@ -83,6 +83,30 @@ SETTINGS_SCHEMA: dict[str, Any] = {
         "concurrency": {"type": "integer", "minimum": 1, "maximum": 200},
         "stack_timeout_seconds": {"type": "integer", "minimum": 30, "maximum": 7200},
         "template_bucket": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"},
+        "pipeline": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["account", "source"],
+            "description": "where and how orgiam runs by itself (playbooks/bootstrap.yml, cicd/)",
+            "properties": {
+                "account": {"type": "string", "minLength": 1, "description": "id or name of the account for the pipeline"},
+                "source": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["provider", "repository"],
+                    "properties": {
+                        "provider": {"enum": ["CodeCommit", "CodeConnections"]},
+                        "repository": {"type": "string", "minLength": 1},
+                        "branch": {"type": "string", "minLength": 1},
+                        "connection_arn": {"type": "string", "pattern": r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[A-Za-z0-9-]+$"},
+                    },
+                },
+                "approval": {"type": "boolean"},
+                "schedule": {"type": "string", "pattern": r"^(rate|cron)\(.+\)$"},
+                "notify_email": {"type": "string", "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"},
+                "region": {"type": "string", "pattern": r"^[a-z]{2}(-[a-z]+)+-\d$"},
+            },
+        },
         "notify_topic_arn": {"type": "string", "pattern": r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$"},
     },
 }
@@ -187,6 +211,7 @@ class Settings:
     stack_timeout_seconds: int = 900
     notify_topic_arn: str = ""
     template_bucket: str = ""  # in the central account; for templates over CloudFormation's 51,200-byte body limit
+    pipeline: dict[str, Any] = field(default_factory=dict)  # see SETTINGS_SCHEMA["properties"]["pipeline"]
     source: str = ""
 
 
