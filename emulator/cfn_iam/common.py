@@ -1,0 +1,97 @@
+"""What every CloudFormation IAM resource here shares: its backend, its remembered properties, and the
+helpers that bring IAM from the old properties to the new."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import moto.cloudformation.parsing as cfn_parsing
+from moto.iam.exceptions import NoSuchEntity, NotFoundException
+from moto.iam.models import IAMBackend, iam_backends
+from moto.utilities.utils import get_partition
+
+from emulator.cfn_iam.properties import Properties, inline_policies, removed
+
+MISSING = (NotFoundException, NoSuchEntity)
+
+
+def iam_backend(account_id: str, region_name: str) -> IAMBackend:
+    return iam_backends[account_id][get_partition(region_name)]
+
+
+def clear_model_caches() -> None:
+    """Forget moto's type -> model maps, so that they are rebuilt with the classes defined here."""
+    for cached in (cfn_parsing.get_model_list, cfn_parsing.get_model_map, cfn_parsing.get_name_type_map):
+        cached.cache_clear()
+
+
+class IamResource:
+    """Where a resource lives, its name and the properties it last applied."""
+
+    name_property = ""
+
+    def __init__(self, account_id: str, region_name: str, name: str, properties: Properties, auto_named: bool):
+        self.account_id = account_id
+        self.region_name = region_name
+        self.name = name
+        self.properties: Properties = copy.deepcopy(properties)
+        self.auto_named = auto_named
+
+    @property
+    def backend(self) -> IAMBackend:
+        return iam_backend(self.account_id, self.region_name)
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def _name_at_create(cls, properties: Properties, resource_name: str) -> tuple[str, bool]:
+        explicit = properties.get(cls.name_property) if cls.name_property else None
+        return (str(explicit), False) if explicit else (resource_name, True)
+
+    @classmethod
+    def _name_at_update(cls, original: IamResource, properties: Properties, new_resource_name: str) -> str:
+        explicit = properties.get(cls.name_property) if cls.name_property else None
+        if explicit:
+            return str(explicit)
+        return original.name if original.auto_named else new_resource_name
+
+
+def resource_properties(cloudformation_json: dict[str, Any]) -> Properties:
+    return dict(cloudformation_json.get("Properties") or {})
+
+
+def ignore_missing(action: Callable[..., Any], *args: Any) -> None:
+    try:
+        action(*args)
+    except MISSING:
+        pass
+
+
+def sync_attachments(
+    old: list[str], new: list[str], attached: Callable[[], set[str]],
+    attach: Callable[[str], None], detach: Callable[[str], None],
+) -> None:
+    """Detach what the old properties had and the new do not; attach what is new and not attached."""
+    for arn in removed(old, new):
+        if arn in attached():
+            detach(arn)
+    for arn in new:
+        if arn not in attached():
+            attach(arn)
+
+
+def sync_inline_policies(
+    old: Properties, new: Properties, put: Callable[[str, str], None], delete: Callable[[str], None]
+) -> None:
+    wanted = inline_policies(new)
+    for policy_name in removed(inline_policies(old), wanted):
+        ignore_missing(delete, policy_name)
+    for policy_name, document in wanted.items():
+        put(policy_name, document)

@@ -1,0 +1,161 @@
+"""``AWS::IAM::ManagedPolicy``: a new default version per document change, attachments kept in step."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+from moto.core.common_models import CloudFormationModel
+from moto.iam.models import IAMBackend
+
+from emulator.cfn_iam.common import MISSING, IamResource, iam_backend, resource_properties
+from emulator.cfn_iam.properties import Properties, path, policy_document, removed, same_document, string_list
+
+
+MAX_POLICY_VERSIONS = 5
+
+
+class IamManagedPolicy(IamResource, CloudFormationModel):
+    name_property = "ManagedPolicyName"
+
+    def __init__(
+        self, account_id: str, region_name: str, name: str, properties: Properties, auto_named: bool, arn: str
+    ):
+        super().__init__(account_id, region_name, name, properties, auto_named)
+        self.arn = arn
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn  # Ref of a managed policy is its ARN
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "ManagedPolicyName"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::IAM::ManagedPolicy"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("PolicyArn", "PolicyId", "DefaultVersionId", "AttachmentCount", "IsAttachable")
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        policy = self.backend.get_policy(self.arn)
+        values = {
+            "PolicyArn": policy.arn,
+            "PolicyId": policy.id,
+            "DefaultVersionId": policy.default_version_id,
+            "AttachmentCount": policy.attachment_count,
+            "IsAttachable": True,
+        }
+        if attribute_name not in values:
+            raise UnformattedGetAttTemplateException()
+        return values[attribute_name]
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[override]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> IamManagedPolicy:
+        properties = resource_properties(cloudformation_json)
+        name, auto_named = cls._name_at_create(properties, resource_name)
+        return cls._create(account_id, region_name, name, properties, auto_named)
+
+    @classmethod
+    def _create(
+        cls, account_id: str, region_name: str, name: str, properties: Properties, auto_named: bool
+    ) -> IamManagedPolicy:
+        backend = iam_backend(account_id, region_name)
+        policy = backend.create_policy(
+            description=str(properties.get("Description") or ""),
+            path=path(properties),
+            policy_document=policy_document(properties["PolicyDocument"]),
+            policy_name=name,
+            tags=[],
+        )
+        try:
+            _sync_policy_attachments(backend, policy.arn, {}, properties)
+        except Exception:
+            _delete_managed_policy(backend, policy.arn)
+            raise
+        return cls(account_id, region_name, name, properties, auto_named, policy.arn)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[override]
+        cls, original_resource: IamManagedPolicy, new_resource_name: str, cloudformation_json: dict[str, Any],
+        account_id: str, region_name: str,
+    ) -> IamManagedPolicy:
+        properties = resource_properties(cloudformation_json)
+        name = cls._name_at_update(original_resource, properties, new_resource_name)
+        if name != original_resource.name or path(properties) != path(original_resource.properties):
+            replacement = cls._create(account_id, region_name, name, properties, cls.name_property not in properties)
+            original_resource.delete(account_id, region_name)
+            return replacement
+        backend = original_resource.backend
+        policy = backend.get_policy(original_resource.arn)
+        # AWS replaces a policy whose description changes; one with the same name cannot be, so it changes in place
+        policy.description = str(properties.get("Description") or "")
+        document = policy_document(properties["PolicyDocument"])
+        default = backend.get_policy_version(policy.arn, policy.default_version_id)
+        if not same_document(default.document, document):
+            _make_room_for_a_version(backend, policy.arn)
+            backend.create_policy_version(policy.arn, document, set_as_default=True)
+        _sync_policy_attachments(backend, policy.arn, original_resource.properties, properties)
+        original_resource.properties = copy.deepcopy(properties)
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[override]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        _delete_managed_policy(iam_backend(account_id, region_name), resource_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        _delete_managed_policy(iam_backend(account_id, region_name), self.arn)
+
+
+def _sync_policy_attachments(backend: IAMBackend, arn: str, old: Properties, new: Properties) -> None:
+    for key, get_entity, attach, detach in (
+        ("Roles", backend.get_role, backend.attach_role_policy, backend.detach_role_policy),
+        ("Groups", backend.get_group, backend.attach_group_policy, backend.detach_group_policy),
+        ("Users", backend.get_user, backend.attach_user_policy, backend.detach_user_policy),
+    ):
+        old_names, new_names = string_list(old.get(key)), string_list(new.get(key))
+        for entity_name in removed(old_names, new_names):
+            try:
+                if arn in get_entity(entity_name).managed_policies:
+                    detach(arn, entity_name)
+            except MISSING:
+                pass
+        for entity_name in new_names:
+            if arn not in get_entity(entity_name).managed_policies:
+                attach(arn, entity_name)
+
+
+def _make_room_for_a_version(backend: IAMBackend, arn: str) -> None:
+    """Delete the oldest non-default versions while the policy has the most AWS allows."""
+    policy = backend.get_policy(arn)
+    while len(policy.versions) >= MAX_POLICY_VERSIONS:
+        oldest = next(v for v in policy.versions if not v.is_default)
+        backend.delete_policy_version(arn, oldest.version_id)
+
+
+def _delete_managed_policy(backend: IAMBackend, arn: str) -> None:
+    try:
+        policy = backend.get_policy(arn)
+    except MISSING:
+        return
+    for role in list(backend.roles.values()):
+        if arn in role.managed_policies:
+            backend.detach_role_policy(arn, role.name)
+    for group in list(backend.groups.values()):
+        if arn in group.managed_policies:
+            backend.detach_group_policy(arn, group.name)
+    for user in list(backend.users.values()):
+        if arn in user.managed_policies:
+            backend.detach_user_policy(arn, user.name)
+    for version in [v for v in policy.versions if not v.is_default]:
+        backend.delete_policy_version(arn, version.version_id)
+    backend.delete_policy(arn)

@@ -1,0 +1,64 @@
+"""Talking to a running emulator over HTTP: is it up, is it ready, reset it, read its call log."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+from emulator.middleware import CALLS_PATH, RESET_PATH, STATUS_PATH
+
+_POLL_INTERVAL_SECONDS = 0.1
+
+
+def _request(url: str, method: str = "GET", timeout: float = 2.0) -> Any:
+    request = urllib.request.Request(url, method=method, data=b"" if method in ("POST", "PUT") else None)
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.load(response)
+
+
+def is_up(endpoint_url: str, timeout: float = 2.0) -> bool:
+    """True when the orgiam emulator (not just any server) answers at ``endpoint_url``."""
+    try:
+        return isinstance(_request(endpoint_url.rstrip("/") + CALLS_PATH, timeout=timeout), list)
+    except (OSError, ValueError):
+        return False
+
+
+def status(endpoint_url: str, timeout: float = 2.0) -> dict[str, Any] | None:
+    """The emulator's status, ``{"ready": bool}``; ``{}`` for a server that is not the emulator; None when
+    nothing answers."""
+    try:
+        answer = _request(endpoint_url.rstrip("/") + STATUS_PATH, timeout=timeout)
+        return answer if isinstance(answer, dict) else {}
+    except urllib.error.HTTPError:
+        return {}  # something answers, but it is not the orgiam emulator (e.g. a plain moto server)
+    except (OSError, ValueError):
+        return None
+
+
+def wait_until_ready(endpoint_url: str, timeout: float) -> bool:
+    """Poll until the endpoint answers and, if it is the emulator, has finished seeding."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = status(endpoint_url, timeout=max(0.1, min(2.0, deadline - time.monotonic())))
+        if answer is not None and answer.get("ready", True):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(_POLL_INTERVAL_SECONDS)
+
+
+def reset(endpoint_url: str) -> None:
+    _request(endpoint_url.rstrip("/") + RESET_PATH, method="POST")
+
+
+def calls(endpoint_url: str) -> list[dict[str, str]]:
+    answer: list[dict[str, str]] = _request(endpoint_url.rstrip("/") + CALLS_PATH)
+    return answer
+
+
+def clear_calls(endpoint_url: str) -> None:
+    _request(endpoint_url.rstrip("/") + CALLS_PATH, method="DELETE")
