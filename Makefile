@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 export ORGIAM_EMULATOR_PORT ?= 5000
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 PYTEST_ARGS ?=
+# tests of one file share fixtures (and moto's process-wide state): one worker runs a whole file
+TEST_WORKERS ?= 2
 
 .PHONY: demo test emulator lint unit venv clean
 
@@ -29,14 +31,14 @@ emulator: $(STAMP)
 
 ## make test: the whole suite (unit, emulator, integration, molecule)
 test: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q $(PYTEST_ARGS) tests
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS) tests
 
 unit: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q tests/unit
 
 ## make lint: ansible-lint on playbooks and the collection
 lint: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" ANSIBLE_INVENTORY=$(CURDIR)/tests/fixtures/static-inventory.yml \
+	PATH="$(CURDIR)/$(BIN):$$PATH" ANSIBLE_INVENTORY=$(CURDIR)/tests/fixtures/static-inventory.yml ANSIBLE_INVENTORY_ENABLED=ansible.builtin.yaml \
 	  $(BIN)/ansible-lint playbooks collections/ansible_collections/orgiam/aws
 
 clean:

@@ -245,6 +245,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         endpoint = settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
         try:
             clients = AwsClients(settings)
+            clients.caller_account_id()  # fails fast on a dead endpoint or missing credentials
             org = discover_organization(clients.client("organizations"))
         except AWS_ERRORS as exc:
             # One line for the user; the cause is an AWS condition, not a bug.

@@ -228,9 +228,20 @@ class AwsClients:
         return self._make_client(service, creds, account_id)
 
     def caller_account_id(self) -> str:
+        """Who we are; also the preflight: a dead endpoint or missing credentials fail here, fast.
+
+        This one call gets two attempts, not the eight that ride out throttling, so a
+        typo in AWS_ENDPOINT_URL is reported in about a second.
+        """
         if self._caller_account is None:
+            quick = botocore.config.Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=3, read_timeout=20)
+            saved, self._config = self._config, self._config.merge(quick)
             try:
-                ident = self._make_client("sts", None, "caller").get_caller_identity()
+                sts = self._make_client("sts", None, "caller")
+            finally:
+                self._config = saved
+            try:
+                ident = sts.get_caller_identity()
             except Exception as exc:
                 raise explain_aws_error(exc, self.endpoint_url, "cannot call AWS") from None
             self._caller_account = str(ident["Account"])
