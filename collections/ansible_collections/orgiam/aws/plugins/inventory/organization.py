@@ -36,43 +36,6 @@ options:
     type: list
     elements: str
     default: []
-  include_ou_paths:
-    description:
-      - Only accounts in these OUs or below them (recursive). Paths are OU names from the top OU joined
-        with C(/), for example V(Workloads/Prod); matching is case-insensitive. V(/) is the root.
-      - Empty means every account, including the accounts directly under the root.
-      - A path that does not exist in the organization is an error that lists the paths that exist.
-    type: list
-    elements: str
-    default: []
-  exclude_ou_paths:
-    description:
-      - Leave out accounts in these OUs or below them (recursive). Same path syntax and errors as
-        O(include_ou_paths).
-    type: list
-    elements: str
-    default: []
-  exclude_accounts:
-    description:
-      - Leave out these accounts, given by 12-digit id or by name (names are matched case-insensitively).
-      - Quote ids in YAML; an unquoted id is read as a number and its leading zeros are restored.
-      - An entry that matches no account gives a warning.
-    type: list
-    elements: raw
-    default: []
-  tag_filters:
-    description:
-      - Only accounts whose tags match every key of this mapping. A value may be a string or a list of
-        strings (any of them matches); V(*) or null only requires the key to be present.
-      - Tag keys and values are case-sensitive. YAML booleans are compared as V(true)/V(false).
-    type: dict
-    default: {}
-  include_suspended:
-    description:
-      - Also make hosts of accounts that are not ACTIVE (SUSPENDED, PENDING_CLOSURE, CLOSED,
-        PENDING_ACTIVATION). By default they are left out, since orgiam never targets them.
-    type: bool
-    default: false
   hostnames:
     description:
       - How hosts are named.
@@ -93,6 +56,7 @@ options:
         published as the group variable C(orgiam_catalog_path) on V(all).
     type: str
 extends_documentation_fragment:
+  - orgiam.aws.account_filters
   - inventory_cache
   - constructed
   - amazon.aws.boto3

@@ -19,42 +19,6 @@ description:
 author:
   - orgiam developers
 options:
-  include_ou_paths:
-    description:
-      - Only accounts in these OUs or below them (recursive). Paths are OU names from the top OU joined
-        with C(/), for example V(Workloads/Prod); matching is case-insensitive. V(/) is the root.
-      - Empty means every account, including the accounts directly under the root.
-      - A path that does not exist in the organization fails the module with a message that lists the
-        paths that exist.
-    type: list
-    elements: str
-    default: []
-  exclude_ou_paths:
-    description:
-      - Leave out accounts in these OUs or below them (recursive). Same path syntax and errors as
-        O(include_ou_paths).
-    type: list
-    elements: str
-    default: []
-  exclude_accounts:
-    description:
-      - Leave out these accounts, given by 12-digit id or by name (names are matched case-insensitively).
-      - An entry that matches no account gives a warning.
-    type: list
-    elements: raw
-    default: []
-  tag_filters:
-    description:
-      - Only accounts whose tags match every key of this mapping. A value may be a string or a list of
-        strings (any of them matches); V(*) or null only requires the key to be present.
-      - Tag keys and values are case-sensitive.
-    type: dict
-    default: {}
-  include_suspended:
-    description:
-      - Also return accounts that are not ACTIVE (SUSPENDED, PENDING_CLOSURE, CLOSED, PENDING_ACTIVATION).
-    type: bool
-    default: false
   hostnames:
     description:
       - How RV(accounts[].host_name) is built; the same names as the inventory plugin's O(hostnames) option
@@ -70,6 +34,7 @@ options:
     type: str
     aliases: ['iam_role_arn']
 extends_documentation_fragment:
+  - orgiam.aws.account_filters
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
