@@ -50,6 +50,22 @@ def run(args: list[str], env: dict[str, str], label: str) -> tuple[float, subpro
     return seconds, proc
 
 
+def make_template_bucket(endpoint: str) -> str:
+    """The central account's bucket for templates over CloudFormation's 51,200-byte body limit."""
+    import boto3
+
+    base = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    org = base.client("organizations", endpoint_url=endpoint)
+    security = next(a["Id"] for page in org.get_paginator("list_accounts").paginate() for a in page["Accounts"] if a["Name"] == "Security")
+    creds = base.client("sts", endpoint_url=endpoint).assume_role(
+        RoleArn=f"arn:aws:iam::{security}:role/OrganizationAccountAccessRole", RoleSessionName="bench")["Credentials"]
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=creds["AccessKeyId"],
+                      aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+    bucket = f"orgiam-templates-{security}"
+    s3.create_bucket(Bucket=bucket)
+    return bucket
+
+
 CATALOG_ROLES = {
     "readonly.yml": "name: ReadOnly\nmanaged_policies: [ReadOnlyAccess]\ntargets: {ou_paths: [Workloads, Security]}\n",
     "sandbox-admin.yml": "name: SandboxAdmin\nmanaged_policies: [AdministratorAccess]\ntargets: {ou_paths: [Sandbox]}\n",
@@ -80,8 +96,10 @@ def main() -> int:
     try:
         subprocess.run([str(BIN / "python"), "-m", "emulator", "wait", "--endpoint", endpoint, "--timeout", "60"], cwd=REPO, env=env, check=True)
         seed_s, _ = run([str(BIN / "python"), "-m", "emulator", "seed", "--endpoint", endpoint, "--spec", f"large:{args.accounts}:{args.ous}"], env, "seed")
+        bucket = make_template_bucket(endpoint)
         (work / "catalog" / "roles").mkdir(parents=True)
-        (work / "catalog" / "settings.yml").write_text(f"central_account: Security\nconcurrency: {args.concurrency}\n")
+        (work / "catalog" / "settings.yml").write_text(
+            f"central_account: Security\nconcurrency: {args.concurrency}\ntemplate_bucket: {bucket}\n")
         for name, text in CATALOG_ROLES.items():
             (work / "catalog" / "roles" / name).write_text(text)
         (work / "inventory").mkdir()

@@ -181,7 +181,7 @@ class StackJob:
                 result.plan = P.describe_changes(before, after)
             if self.options.check and decision.action == P.UPDATE and template is not None:
                 result.change_set = preview_change_set(
-                    cfn, name, template, stack_tags(self._kind(name), desired_hash or ""), self.options.timeout, self.source
+                    cfn, name, template, stack_tags(result.kind, desired_hash or ""), self.options.timeout, self.source
                 )
             if self.options.diff:
                 result.diff = {
@@ -196,7 +196,7 @@ class StackJob:
             result.granted = dict(desired) if decision.changes else _existing_grants(observed, desired)
             return
         try:
-            state = self._apply(cfn, decision.action, name, template, desired_hash, observed)
+            state = self._apply(cfn, decision.action, name, template, stack_tags(result.kind, desired_hash or ""), observed)
         except Exception:
             # what exists after a failed operation is what the stack holds now, if it is stable
             try:
@@ -226,10 +226,9 @@ class StackJob:
         return merged
 
     def _apply(
-        self, cfn: Any, action: str, name: str, template: dict[str, Any] | None, desired_hash: str | None, observed: P.StackState | None
+        self, cfn: Any, action: str, name: str, template: dict[str, Any] | None, kind_tags: list[dict[str, str]], observed: P.StackState | None
     ) -> P.StackState | None:
         timeout = self.options.timeout
-        kind_tags = stack_tags(self._kind(name), desired_hash or "")
         if action == P.CREATE:
             assert template is not None
             return create_stack(cfn, name, template, kind_tags, timeout, self.source)
@@ -248,10 +247,6 @@ class StackJob:
             continue_rollback(cfn, name, timeout)
             return update_stack(cfn, name, template, kind_tags, timeout, self.source)
         return observed
-
-    @staticmethod
-    def _kind(stack_name: str) -> str:
-        return "central" if stack_name.endswith("-identity") else "member"
 
 
 def _template_source(clients: AwsClients, catalog: Catalog, central_id: str, options: SyncOptions) -> TemplateSource:
