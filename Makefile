@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # tests of one file share fixtures (and moto's process-wide state): one worker runs a whole file
 TEST_WORKERS ?= 2
 
-.PHONY: demo test emulator lint unit venv clean
+.PHONY: demo test emulator lint unit venv clean pipeline-demo
 
 # The virtualenv is rebuilt whenever requirements.txt changes.
 $(STAMP): requirements.txt
@@ -24,6 +24,10 @@ venv: $(STAMP)
 ## make demo: start (or reuse) the emulator, seed the demo organization, show the inventory, sync twice
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
+
+## make pipeline-demo: deploy cicd/ into the emulator, list the stacks' resources, run one plan build
+pipeline-demo: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/pipeline_demo.sh
 
 ## make emulator: the emulated organization in the foreground, for ansible and the AWS CLI by hand
 emulator: $(STAMP)

@@ -113,6 +113,7 @@ class ActionModule(ActionBase):
                     endpoint_url=args["endpoint_url"],
                     assume_role_arn=args["assume_role_arn"],
                     member_role_name=args["member_role_name"] or settings.member_role_name,
+                    management_account_id=next((a.id for a in accounts if a.is_management), ""),
                 ),
                 call_log,
                 max_pool=options.concurrency + 2,

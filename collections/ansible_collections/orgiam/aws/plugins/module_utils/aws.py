@@ -140,8 +140,11 @@ class AwsSettings:
     session_token: str | None = None
     endpoint_url: str | None = None
     assume_role_arn: str | None = None
-    member_role_name: str = DEFAULT_MEMBER_ROLE
+    member_role_name: str = DEFAULT_MEMBER_ROLE  # may carry a path: "orgiam/orgiam-deployer"
     session_name: str = "orgiam"
+    # the caller's own credentials serve only this account, and only when the caller is in it:
+    # Organizations creates no access role in the management account
+    management_account_id: str = ""
     # TLS verification: None (botocore's default, honours AWS_CA_BUNDLE), False, or a CA bundle path.
     verify: bool | str | None = None
 
@@ -215,8 +218,13 @@ class AwsClients:
         return self._make_client(service, None, "caller", region)
 
     def member_client(self, service: str, account_id: str, partition: str = "aws") -> Any:
-        """A client acting in ``account_id`` through the member role (cached credentials)."""
-        if account_id == self.caller_account_id():
+        """A client acting in ``account_id`` through the member role (cached credentials).
+
+        Every account is reached through the member role, the caller's own included (a
+        pipeline's build role deploys nothing itself), except the management account when
+        the caller is in it.
+        """
+        if account_id == self.settings.management_account_id and account_id == self.caller_account_id():
             return self._make_client(service, None, account_id)
         with self._lock:
             creds = self._credentials.get(account_id)

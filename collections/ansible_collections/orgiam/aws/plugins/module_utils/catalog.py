@@ -76,7 +76,8 @@ SETTINGS_SCHEMA: dict[str, Any] = {
     "required": ["central_account"],
     "properties": {
         "central_account": {"type": "string", "minLength": 1, "description": "id or name of the identity account"},
-        "member_role_name": {"type": "string", "pattern": IAM_NAME, "maxLength": 64},
+        "member_role_name": {"type": "string", "pattern": r"^([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$", "maxLength": 512,
+                             "description": "role name, with its path if it has one: orgiam/orgiam-deployer"},
         "stack_prefix": {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9-]{0,40}$"},
         "role_path": {"type": "string", "pattern": IAM_PATH, "maxLength": MAX_PATH},
         "prune": {"enum": list(PRUNE_POLICIES)},

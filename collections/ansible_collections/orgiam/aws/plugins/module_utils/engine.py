@@ -300,6 +300,10 @@ def run_sync(
         if not account.active:
             result.status, result.reason = SKIPPED, f"account is {account.status}; never touched"
             return result
+        if account.is_management and not roles:
+            # only named roles go there, and its deploy role may exist only then (see bootstrap)
+            result.status, result.reason = SKIPPED, "management account: touched only when a role names it"
+            return result
         federated = catalog.identity.mode == "saml"
         template = member_template(roles, central_id, account.id, options.partition, federated) if roles else None
         return job.run(result, template, _desired_grants(account, roles, options.partition))
