@@ -1,0 +1,227 @@
+# -*- coding: utf-8 -*-
+# Copyright: orgiam developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One service-managed StackSet's CloudFormation operations, and StackSets' trusted access.
+
+The StackSet counterpart of ``stacks.py``: each function takes a CloudFormation client of the
+management account (StackSets with service-managed permissions live there) and does one thing.
+Operations are asynchronous in AWS; ``wait_operation`` polls ``DescribeStackSetOperation`` with a
+growing interval and a deadline. Errors become ``AwsAccessError`` with one line and the AWS code.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .aws import AwsAccessError, explain_aws_error
+from .plan import StackState
+from .stacks import CAPABILITIES
+
+SERVICE_MANAGED = "SERVICE_MANAGED"
+DONE = {"SUCCEEDED", "FAILED", "STOPPED"}
+RUNNING = {"RUNNING", "QUEUED", "STOPPING"}
+# every account at once, and one account's failure never stops the others: each account is its
+# own failure domain, and the failed ones are reported after the operation (see instance_summary)
+OPERATION_PREFERENCES = {"RegionConcurrencyType": "PARALLEL", "FailureTolerancePercentage": 100, "MaxConcurrentPercentage": 100}
+
+
+@dataclass(frozen=True)
+class StackSetState:
+    """What DescribeStackSet says about a stack set, in plain data."""
+
+    name: str
+    status: str
+    permission_model: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    parameters: dict[str, str] = field(default_factory=dict)
+    template_body: str = ""
+    auto_deployment: dict[str, bool] = field(default_factory=dict)
+    ou_ids: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+
+    def as_stack_state(self) -> StackState:
+        """The view plan.decide takes: an ACTIVE stack set is as stable as a complete stack."""
+        status = "UPDATE_COMPLETE" if self.status == "ACTIVE" else f"STACK_SET_{self.status}"
+        return StackState(name=self.name, status=status, tags=dict(self.tags))
+
+
+@dataclass(frozen=True)
+class InstanceSummary:
+    """How a stack set's instances stand: how many, and the ones that are not CURRENT with why."""
+
+    total: int = 0
+    current: int = 0
+    failed: tuple[tuple[str, str, str], ...] = ()  # (account id, status, reason)
+
+    def lines(self, names: dict[str, str] | None = None, limit: int = 20) -> list[str]:
+        names = names or {}
+        shown = [f"{names.get(a, a)} ({a}): {status}" + (f": {reason}" if reason else "") for a, status, reason in self.failed[:limit]]
+        if len(self.failed) > limit:
+            shown.append(f"... and {len(self.failed) - limit} more")
+        return shown
+
+
+def _code(exc: Exception) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+def _call(doing: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
+    try:
+        return fn(**kwargs)
+    except Exception as exc:
+        raise explain_aws_error(exc, doing=doing) from None
+
+
+def parameter_list(parameters: dict[str, str]) -> list[dict[str, str]]:
+    return [{"ParameterKey": key, "ParameterValue": value} for key, value in sorted(parameters.items())]
+
+
+def describe_stack_set(cfn: Any, name: str) -> StackSetState | None:
+    try:
+        data = cfn.describe_stack_set(StackSetName=name)["StackSet"]
+    except Exception as exc:
+        if _code(exc) == "StackSetNotFoundException":
+            return None
+        raise explain_aws_error(exc, doing=f"describe stack set {name}") from None
+    if data.get("Status") == "DELETED":
+        return None
+    auto = data.get("AutoDeployment") or {}
+    return StackSetState(
+        name=str(data.get("StackSetName", name)),
+        status=str(data.get("Status", "")),
+        permission_model=str(data.get("PermissionModel", "")),
+        tags={t["Key"]: t["Value"] for t in data.get("Tags", [])},
+        parameters={p["ParameterKey"]: p.get("ParameterValue", "") for p in data.get("Parameters", [])},
+        template_body=str(data.get("TemplateBody", "")),
+        auto_deployment={"Enabled": bool(auto.get("Enabled", False)),
+                         "RetainStacksOnAccountRemoval": bool(auto.get("RetainStacksOnAccountRemoval", False))},
+        ou_ids=tuple(sorted(data.get("OrganizationalUnitIds", []) or [])),
+        regions=tuple(sorted(data.get("Regions", []) or [])),
+    )
+
+
+def create_stack_set(
+    cfn: Any, name: str, body: str, parameters: dict[str, str], tags: list[dict[str, str]], auto_deployment: dict[str, bool],
+    description: str,
+) -> None:
+    _call(
+        f"create stack set {name}",
+        cfn.create_stack_set,
+        StackSetName=name,
+        Description=description,
+        TemplateBody=body,
+        Parameters=parameter_list(parameters),
+        Capabilities=CAPABILITIES,
+        Tags=tags,
+        PermissionModel=SERVICE_MANAGED,
+        AutoDeployment=auto_deployment,
+        ManagedExecution={"Active": True},
+    )
+
+
+def update_stack_set(
+    cfn: Any, name: str, body: str, parameters: dict[str, str], tags: list[dict[str, str]], auto_deployment: dict[str, bool],
+    description: str,
+) -> str:
+    """Template, parameters, tags and auto-deployment; every existing instance is updated. Returns the operation id."""
+    response = _call(
+        f"update stack set {name}",
+        cfn.update_stack_set,
+        StackSetName=name,
+        Description=description,
+        TemplateBody=body,
+        Parameters=parameter_list(parameters),
+        Capabilities=CAPABILITIES,
+        Tags=tags,
+        PermissionModel=SERVICE_MANAGED,
+        AutoDeployment=auto_deployment,
+        OperationPreferences=OPERATION_PREFERENCES,
+    )
+    return str(response["OperationId"])
+
+
+def create_instances(cfn: Any, name: str, ou_ids: list[str], regions: list[str]) -> str:
+    """Deploy to every account under ``ou_ids`` (the root: the whole organization). Returns the operation id."""
+    response = _call(
+        f"deploy stack set {name} to {', '.join(ou_ids)}",
+        cfn.create_stack_instances,
+        StackSetName=name,
+        DeploymentTargets={"OrganizationalUnitIds": ou_ids},
+        Regions=regions,
+        OperationPreferences=OPERATION_PREFERENCES,
+    )
+    return str(response["OperationId"])
+
+
+def running_operation(cfn: Any, name: str) -> str | None:
+    """The id of an operation still running on the stack set (AWS runs one at a time), else None."""
+    paginator = cfn.get_paginator("list_stack_set_operations")
+    try:
+        for page in paginator.paginate(StackSetName=name):
+            for operation in page.get("Summaries", []):
+                if operation.get("Status") in RUNNING:
+                    return str(operation["OperationId"])
+    except Exception as exc:
+        raise explain_aws_error(exc, doing=f"list the operations of stack set {name}") from None
+    return None
+
+
+def wait_operation(
+    cfn: Any, name: str, operation_id: str, timeout: float, sleep: Callable[[float], None] = time.sleep,
+    on_wait: Callable[[str, float], None] | None = None,
+) -> str:
+    """Poll until the operation is done. Returns SUCCEEDED; raises on FAILED, STOPPED or the deadline."""
+    started = time.monotonic()
+    delay = 0.0
+    while True:
+        if delay:
+            sleep(delay)
+        operation = _call(f"read operation {operation_id} of stack set {name}", cfn.describe_stack_set_operation,
+                          StackSetName=name, OperationId=operation_id)["StackSetOperation"]
+        status = str(operation.get("Status", ""))
+        if status == "SUCCEEDED":
+            return status
+        if status in DONE:
+            reason = operation.get("StatusReason") or "see the stack instances for the accounts that failed"
+            raise AwsAccessError(f"operation {operation_id} of stack set {name} ended {status}: {reason}", f"StackSet{status.title()}")
+        waited = time.monotonic() - started
+        if waited >= timeout:
+            raise AwsAccessError(
+                f"operation {operation_id} of stack set {name} still {status} after {int(timeout)} s; "
+                "it goes on in AWS: run the bootstrap again later to see it finish", "Timeout")
+        if on_wait is not None:
+            on_wait(status, waited)
+        delay = min(max(delay * 2, 2.0), 30.0)
+
+
+def instance_summary(cfn: Any, name: str) -> InstanceSummary:
+    """Every stack instance's status (ListStackInstances, 100 a page)."""
+    total = current = 0
+    failed = []
+    paginator = cfn.get_paginator("list_stack_instances")
+    try:
+        for page in paginator.paginate(StackSetName=name, PaginationConfig={"PageSize": 100}):
+            for instance in page.get("Summaries", []):
+                total += 1
+                detailed = str((instance.get("StackInstanceStatus") or {}).get("DetailedStatus", ""))
+                status = str(instance.get("Status", ""))
+                if status == "CURRENT" and detailed in ("", "SUCCEEDED"):
+                    current += 1
+                else:
+                    failed.append((str(instance.get("Account", "")), detailed or status, str(instance.get("StatusReason", "") or "")))
+    except Exception as exc:
+        raise explain_aws_error(exc, doing=f"list the stack instances of {name}") from None
+    return InstanceSummary(total, current, tuple(sorted(failed)))
+
+
+def trusted_access_enabled(cfn: Any) -> bool:
+    """Whether StackSets may deploy through Organizations (DescribeOrganizationsAccess)."""
+    status = _call("read StackSets' trusted access with Organizations", cfn.describe_organizations_access)
+    return str(status.get("Status", "")) == "ENABLED"
+
+
+def activate_trusted_access(cfn: Any) -> None:
+    """ActivateOrganizationsAccess: enables trusted access and the service-linked roles StackSets needs."""
+    _call("activate StackSets' trusted access with Organizations", cfn.activate_organizations_access)
