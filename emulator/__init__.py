@@ -7,10 +7,13 @@ Modules:
     account_api   ``account:PutAccountName``, which moto lacks
     iam_backend   moto's IAM backend with AWS managed policies built on first use
     cfn_iam       CloudFormation IAM resource types that really change IAM state
+    cfn_secrets   ``AWS::SecretsManager::Secret`` in CloudFormation
+    cfn_stacks    stack states as AWS has them: rollbacks, termination protection, template limits, ...
+    sts_access    ``sts:AssumeRole`` into a role another account lacks is denied
     org_spec      organization specs: the demo (``demo_org.yml``) and generated large ones
     organization  idempotent seeding of a spec through the AWS APIs
     aws           boto3 sessions for the emulator, apart from the user's AWS configuration
-    control       HTTP helpers for a running emulator: up, ready, reset, calls
+    control       HTTP helpers for a running emulator: up, ready, reset, calls, stack status
     settings      default port and endpoint (``ORGIAM_EMULATOR_PORT``)
     __main__      ``python -m emulator serve|seed|wait|is-up|reset``
 """

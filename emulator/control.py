@@ -1,4 +1,5 @@
-"""Talking to a running emulator over HTTP: is it up, is it ready, reset it, read its call log."""
+"""Talking to a running emulator over HTTP: is it up, is it ready, reset it, read its call log, put a
+stack in a status."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from emulator.middleware import CALLS_PATH, RESET_PATH, STATUS_PATH
+from emulator.middleware import CALLS_PATH, RESET_PATH, STACK_STATUS_PATH, STATUS_PATH
+from emulator.settings import REGION
 
 _POLL_INTERVAL_SECONDS = 0.1
 
 
-def _request(url: str, method: str = "GET", timeout: float = 2.0) -> Any:
-    request = urllib.request.Request(url, method=method, data=b"" if method in ("POST", "PUT") else None)
+def _request(url: str, method: str = "GET", timeout: float = 2.0, payload: Any = None) -> Any:
+    data = json.dumps(payload).encode() if payload is not None else (b"" if method in ("POST", "PUT") else None)
+    request = urllib.request.Request(url, method=method, data=data)
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.load(response)
 
@@ -62,3 +65,19 @@ def calls(endpoint_url: str) -> list[dict[str, str]]:
 
 def clear_calls(endpoint_url: str) -> None:
     _request(endpoint_url.rstrip("/") + CALLS_PATH, method="DELETE")
+
+
+def set_stack_status(
+    endpoint_url: str, account_id: str, stack_name: str, status: str, region: str = REGION, reason: str | None = None
+) -> dict[str, str]:
+    """Put a CloudFormation stack in ``status`` (e.g. UPDATE_ROLLBACK_FAILED), as if CloudFormation had.
+
+    For tests only: the stack keeps its resources and template; a later ContinueUpdateRollback, DeleteStack
+    or UpdateStack acts from that status. Raises ``urllib.error.HTTPError`` (404) when the stack does not
+    exist and (400) for a status CloudFormation does not have.
+    """
+    payload = {"account_id": account_id, "stack_name": stack_name, "status": status, "region": region}
+    if reason:
+        payload["reason"] = reason
+    answer: dict[str, str] = _request(endpoint_url.rstrip("/") + STACK_STATUS_PATH, method="POST", payload=payload)
+    return answer

@@ -7,9 +7,14 @@ It answers the emulator's own paths (never forwarded to moto):
     DELETE /_orgiam/calls    forget them
     POST   /_orgiam/reset    reset all of moto's state and the call log (so does moto's /moto-api/reset)
     GET    /_orgiam/status   {"ready": bool}: false while ``serve`` is still seeding
+    POST   /_orgiam/stack-status
+                             put a CloudFormation stack in a status, for tests of how a client handles it:
+                             {"account_id", "stack_name", "status", "region" (default us-east-1),
+                              "reason" (optional)} -> {"stack_id", "status"}; 404 when there is no such
+                             stack, 400 for a bad request or status
 
-records every AWS API call before moto serves it, and answers the AWS operations moto lacks
-(``account:PutAccountName``).
+records every AWS API call before moto serves it, answers the AWS operations moto lacks
+(``account:PutAccountName``), and refuses ``sts:AssumeRole`` into a role another account does not have.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from http import HTTPStatus
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from emulator import account_api
+from emulator import account_api, sts_access
 from emulator.call_log import AccountResolver, CallLog, CallRecord, operation_name, signing_scope
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -29,6 +34,7 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 CALLS_PATH = "/_orgiam/calls"
 RESET_PATH = "/_orgiam/reset"
 STATUS_PATH = "/_orgiam/status"
+STACK_STATUS_PATH = "/_orgiam/stack-status"
 MOTO_RESET_PATH = "/moto-api/reset"
 
 
@@ -71,7 +77,7 @@ class OrgiamMiddleware:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = str(environ.get("PATH_INFO", ""))
         if path.startswith("/_orgiam/"):
-            return self._own_path(path, str(environ.get("REQUEST_METHOD", "GET")).upper(), start_response)
+            return self._own_path(path, str(environ.get("REQUEST_METHOD", "GET")).upper(), start_response, environ)
         if path == MOTO_RESET_PATH and environ.get("REQUEST_METHOD") == "POST":
             return self._reset(start_response)  # moto's own reset path: the same, so the emulator's state goes too
 
@@ -88,6 +94,12 @@ class OrgiamMiddleware:
         if scope.service == "account" and path == account_api.PUT_ACCOUNT_NAME_PATH:
             status, headers, payload = account_api.put_account_name(account_id, scope.region, body)
             return _respond(start_response, status, payload, headers)
+        if scope.service == "sts" and operation == "AssumeRole":
+            message = sts_access.denial(account_id, scope.access_key_id, scope.region,
+                                        sts_access.request_parameters(environ, body))
+            if message is not None:
+                status, headers, payload = sts_access.access_denied(message)
+                return _respond(start_response, status, payload, headers)
         return self._app(environ, start_response)
 
     def _reset(self, start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -96,7 +108,9 @@ class OrgiamMiddleware:
         self._state.calls.clear()
         return _respond_json(start_response, 200, {"status": "ok"})
 
-    def _own_path(self, path: str, method: str, start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def _own_path(
+        self, path: str, method: str, start_response: Callable[..., Any], environ: dict[str, Any]
+    ) -> Iterable[bytes]:
         if path == CALLS_PATH and method == "GET":
             return _respond_json(start_response, 200, self._state.calls.snapshot())
         if path == CALLS_PATH and method == "DELETE":
@@ -106,9 +120,31 @@ class OrgiamMiddleware:
             return self._reset(start_response)
         if path == STATUS_PATH and method == "GET":
             return _respond_json(start_response, 200, {"ready": self._state.ready})
-        if path in (CALLS_PATH, RESET_PATH, STATUS_PATH):
+        if path == STACK_STATUS_PATH and method == "POST":
+            status, answer = _set_stack_status(_take_body(environ))
+            return _respond_json(start_response, status, answer)
+        if path in (CALLS_PATH, RESET_PATH, STATUS_PATH, STACK_STATUS_PATH):
             return _respond_json(start_response, 405, {"error": f"{method} is not supported on {path}"})
         return _respond_json(start_response, 404, {"error": f"unknown emulator path {path}"})
+
+
+def _set_stack_status(body: bytes) -> tuple[int, dict[str, Any]]:
+    from emulator.cfn_stacks import force_stack_status
+
+    try:
+        request = json.loads(body or b"{}")
+        account_id, stack_name, status = (str(request[key]) for key in ("account_id", "stack_name", "status"))
+        region = str(request.get("region") or "us-east-1")
+        reason = request.get("reason")
+    except (ValueError, KeyError, TypeError):
+        return 400, {"error": "the body must be JSON with account_id, stack_name and status"}
+    try:
+        stack = force_stack_status(account_id, region, stack_name, status, str(reason) if reason else None)
+    except KeyError:
+        return 404, {"error": f"stack {stack_name} does not exist in {account_id} {region}"}
+    except ValueError as error:
+        return 400, {"error": str(error)}
+    return 200, {"stack_id": stack.stack_id, "status": stack.status}
 
 
 def _take_body(environ: dict[str, Any]) -> bytes:

@@ -21,15 +21,25 @@ _installed = False
 
 
 def install_extensions() -> None:
-    """Load moto and put orgiam's changes in place: lazy AWS managed policies, CloudFormation IAM types."""
+    """Load moto and put orgiam's changes in place, once per process. Each extension is a module of this
+    package with an idempotent ``install()``; to add one, add it to the list."""
     global _installed
     with _install_lock:
         if _installed:
             return
-        from emulator import cfn_iam, iam_backend
+        from emulator import cfn_cicd, cfn_iam, cfn_secrets, cfn_stacks, iam_backend, stacksets
 
-        iam_backend.install()
-        cfn_iam.clear_model_caches()
+        extensions = [
+            iam_backend,  # AWS managed policies built on first use
+            cfn_iam,  # CloudFormation IAM types that really change IAM (Role, Group, User, SAMLProvider, ...)
+            cfn_secrets,  # AWS::SecretsManager::Secret
+            cfn_stacks,  # stack states, rollbacks, termination protection, template limits, dynamic references
+            stacksets,  # service-managed StackSets: nested OUs, updates reach instances, auto-deployment, trusted access
+            cfn_cicd,  # the pipeline's CloudFormation types (cicd/): KMS key, bucket settings, CodeBuild, CodePipeline, event bus
+        ]
+        for extension in extensions:
+            extension.install()
+        cfn_iam.clear_model_caches()  # moto's type -> model map, rebuilt with every model defined above
         _installed = True
 
 

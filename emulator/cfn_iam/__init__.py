@@ -1,6 +1,7 @@
 """CloudFormation IAM resource types that really create, update and delete IAM state.
 
-moto 5.2.5's CloudFormation skips ``AWS::IAM::Group`` and ``AWS::IAM::UserToGroupAddition``, ignores
+moto 5.2.5's CloudFormation skips ``AWS::IAM::Group``, ``AWS::IAM::UserToGroupAddition`` and
+``AWS::IAM::SAMLProvider``, ignores
 most of an ``AWS::IAM::Role`` update and its ``ManagedPolicyArns``, and does little on user and
 managed policy updates. The classes here replace moto's for these types: moto's parser maps a type to
 the last direct subclass of ``CloudFormationModel`` that declares it, and these are defined after
@@ -23,12 +24,18 @@ from emulator.cfn_iam.common import clear_model_caches, iam_backend
 from emulator.cfn_iam.group import IamGroup, IamUserToGroupAddition
 from emulator.cfn_iam.managed_policy import IamManagedPolicy
 from emulator.cfn_iam.role import IamRole
+from emulator.cfn_iam.saml_provider import IamSamlProvider
 from emulator.cfn_iam.user import IamUser
 
-__all__ = ["MODELS", "clear_model_caches", "iam_backend", "IamGroup", "IamManagedPolicy", "IamRole", "IamUser",
-           "IamUserToGroupAddition"]
+__all__ = ["MODELS", "clear_model_caches", "install", "iam_backend", "IamGroup", "IamManagedPolicy", "IamRole",
+           "IamSamlProvider", "IamUser", "IamUserToGroupAddition"]
 
 MODELS: tuple[type[CloudFormationModel], ...] = (
-    IamRole, IamGroup, IamUserToGroupAddition, IamUser, IamManagedPolicy,
+    IamRole, IamGroup, IamUserToGroupAddition, IamUser, IamManagedPolicy, IamSamlProvider,
 )
 clear_model_caches()
+
+
+def install() -> None:
+    """The models are in moto's map once this package is imported; forget any map built before that."""
+    clear_model_caches()

@@ -50,6 +50,11 @@ class IamResource:
     def is_created(self) -> bool:
         return True
 
+    def mark_attempted(self, properties: Properties) -> None:
+        """An update that failed half-way may have applied part of ``properties``: the rollback must bring
+        IAM back from those, not from the properties last applied in full."""
+        self.properties = copy.deepcopy(properties)
+
     @classmethod
     def _name_at_create(cls, properties: Properties, resource_name: str) -> tuple[str, bool]:
         explicit = properties.get(cls.name_property) if cls.name_property else None

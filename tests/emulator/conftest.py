@@ -1,18 +1,21 @@
 """Fixtures for the emulator's own tests: one in-process emulator per session on a free port.
 
-moto keeps its state in module globals, so every test starts from a reset.
+moto keeps its state in module globals, so every test starts from a reset (``endpoint``, ``member``), or,
+in a module whose tests take ``new_member``, from an account of its own in an organization seeded once.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 import pytest
 from botocore.client import BaseClient
+from botocore.exceptions import ClientError
 
 from emulator import control
 from emulator.aws import boto3_session
@@ -54,9 +57,13 @@ class AccountSession:
     account_id: str
     session: boto3.session.Session
     endpoint: str
+    _clients: dict[str, BaseClient] = field(default_factory=dict, repr=False)
 
     def client(self, service: str) -> BaseClient:
-        return self.session.client(service, endpoint_url=self.endpoint)
+        """One client per service (making a client costs about as much as an API call)."""
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, endpoint_url=self.endpoint)
+        return self._clients[service]
 
     @property
     def iam(self) -> BaseClient:
@@ -82,6 +89,30 @@ def member(endpoint: str) -> AccountSession:
     """A member account of a freshly seeded one-account organization."""
     seeded = seed_organization(endpoint, SMALL_SPEC)
     return assume_access_role(endpoint, seeded["accounts"]["Member"])
+
+
+@pytest.fixture(scope="module")
+def module_organization(emulator: EmulatorServer) -> dict[str, Any]:
+    """One organization for the tests of a module that take ``new_member``: reset and seeded once."""
+    control.reset(emulator.endpoint_url)
+    return seed_organization(emulator.endpoint_url, SMALL_SPEC)
+
+
+_account_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def new_member(emulator: EmulatorServer, module_organization: dict[str, Any]) -> AccountSession:
+    """A new member account (with its OrganizationAccountAccessRole) in the module's organization.
+
+    Much cheaper than ``member`` (no reset, no seed), for tests that keep to their own account and give
+    anything with a global name (an S3 bucket) a name of their own. A module that takes it must not reset
+    the emulator (no ``endpoint`` or ``member`` fixture).
+    """
+    number = next(_account_numbers)
+    status = management_client(emulator.endpoint_url, "organizations").create_account(
+        AccountName=f"Member {number}", Email=f"member-{number}@test.orgiam.example")["CreateAccountStatus"]
+    return assume_access_role(emulator.endpoint_url, status["AccountId"])
 
 
 class Stack:
@@ -114,6 +145,23 @@ class Stack:
     def physical_ids(self) -> dict[str, str]:
         resources = self.cloudformation.describe_stack_resources(StackName=self.name)["StackResources"]
         return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
+
+
+def template(resources: dict[str, Any], outputs: dict[str, Any] | None = None) -> str:
+    """A template body (JSON) with these resources and outputs."""
+    return _template(resources, outputs)
+
+
+def described(cloudformation: BaseClient, stack_name: str) -> dict[str, Any]:
+    """DescribeStacks of one stack."""
+    stacks: list[dict[str, Any]] = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    return stacks[0]
+
+
+def error_of(raised: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    """(code, message) of a ClientError."""
+    error = raised.value.response["Error"]
+    return str(error["Code"]), str(error["Message"])
 
 
 def _template(resources: dict[str, Any], outputs: dict[str, Any] | None) -> str:

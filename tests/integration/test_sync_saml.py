@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 
+CERTIFICATE = "MIIC" + "A" * 1100  # a stand-in: IAM wants the real metadata, 1,000 characters or more
 METADATA = """<?xml version="1.0"?>
 <EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://adfs.corp.example/adfs/services/trust">
   <IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <KeyDescriptor use="signing">
+      <KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>""" + CERTIFICATE + """</X509Certificate></X509Data></KeyInfo>
+    </KeyDescriptor>
     <SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://adfs.corp.example/adfs/ls/"/>
   </IDPSSODescriptor>
 </EntityDescriptor>

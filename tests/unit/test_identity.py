@@ -13,7 +13,8 @@ ROLES = {
     "ro.yml": "name: ReadOnly\nmanaged_policies: [ReadOnlyAccess]\ntargets:\n  ou_paths: [Workloads/Prod, {path: Workloads/SDLC, recursive: false}]\n  accounts: [Security]\n",
     "admin.yml": "name: Admin\nmanaged_policies: [AdministratorAccess]\ntargets: {ou_paths: [Sandbox]}\n",
 }
-METADATA = '<?xml version="1.0"?><EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example/x"/>'
+METADATA = ('<?xml version="1.0"?><EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example/x">'
+            "<X509Certificate>" + "A" * 1100 + "</X509Certificate></EntityDescriptor>")
 
 
 def catalog(tmp_path, identity=None, roles=ROLES):
@@ -146,3 +147,9 @@ def test_saml_mode_needs_metadata_and_refuses_users(tmp_path):
         users: [{name: dave}]
     """))
     assert "missing.xml" in text and "cannot be read" in text and "users are not created in saml mode" in text
+
+
+def test_saml_metadata_must_be_long_enough_for_iam(tmp_path):
+    path = catalog(tmp_path, "mode: saml\nsaml: {provider_name: corp-ad, metadata_file: short.xml}\n")
+    (tmp_path / "short.xml").write_text('<EntityDescriptor entityID="x"/>')
+    assert "IAM takes 1000 to" in problems(path)

@@ -33,6 +33,7 @@ CONSOLE_CHOICES = ("none", "reset_on_first_login")
 GROUP_NAME = r"^[\w+=,.@-]{1,128}$"
 USER_NAME = r"^[\w+=,.@-]{1,64}$"
 MAX_GROUPS_PER_USER = 10  # IAM quota
+SAML_METADATA_MIN, SAML_METADATA_MAX = 1000, 10_000_000  # IAM's bounds for SamlMetadataDocument
 
 _scope_schema = {
     "type": "object",
@@ -271,6 +272,11 @@ def build_identity(inp: IdentityInput, roles: list[Any], prefix: str, catalog_di
             if metadata and "EntityDescriptor" not in metadata:
                 problems.append(SourceError(file, f"{spec['metadata_file']} is not SAML metadata (no EntityDescriptor)",
                                             line("saml", "metadata_file"), "saml.metadata_file"))
+            elif metadata and not SAML_METADATA_MIN <= len(metadata) <= SAML_METADATA_MAX:
+                problems.append(SourceError(
+                    file, f"{spec['metadata_file']} has {len(metadata)} characters; IAM takes {SAML_METADATA_MIN} to "
+                    f"{SAML_METADATA_MAX}: download your IdP's full metadata, signing certificate included",
+                    line("saml", "metadata_file"), "saml.metadata_file"))
             saml = SamlDef(spec["provider_name"], spec["metadata_file"], metadata, int(spec.get("max_session_duration", 3600)))
     elif data.get("saml"):
         problems.append(SourceError(file, "a 'saml' section needs mode: saml", line("saml"), "saml"))
