@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import moto.cloudformation.parsing as cfn_parsing
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.iam.exceptions import NoSuchEntity, NotFoundException
 from moto.iam.models import IAMBackend, iam_backends
 from moto.utilities.utils import get_partition
@@ -28,9 +29,48 @@ def clear_model_caches() -> None:
 
 
 class IamResource:
-    """Where a resource lives, its name and the properties it last applied."""
+    """Where a resource lives, its name and the properties it last applied.
 
+    Also what moto asks of every CloudFormation model, from three class attributes: ``cfn_type``,
+    ``name_property`` and ``cfn_attributes`` (answered by ``attribute()``). Each model still
+    subclasses moto's CloudFormationModel directly, as moto's type lookup requires.
+    """
+
+    cfn_type = ""
     name_property = ""
+    cfn_attributes: tuple[str, ...] = ()
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.cfn_type
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.name_property
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.cfn_attributes
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name not in self.cfn_attributes:
+            raise UnformattedGetAttTemplateException()
+        return self.attribute(attribute_name)
+
+    def attribute(self, attribute_name: str) -> Any:
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        properties = resource_properties(cloudformation_json)
+        name, auto_named = cls._name_at_create(properties, resource_name)
+        return cls._create(account_id, region_name, name, properties, auto_named)
+
+    @classmethod
+    def _create(cls, account_id: str, region_name: str, name: str, properties: Properties, auto_named: bool) -> Any:
+        raise NotImplementedError
 
     def __init__(self, account_id: str, region_name: str, name: str, properties: Properties, auto_named: bool):
         self.account_id = account_id

@@ -22,33 +22,12 @@ from emulator.cfn_iam.properties import Properties, path, removed, string_list
 
 
 class IamGroup(IamResource, CloudFormationModel):
+    cfn_type = "AWS::IAM::Group"
     name_property = "GroupName"
+    cfn_attributes = ("Arn",)
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "GroupName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::IAM::Group"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name == "Arn":
-            return self.backend.get_group(self.name).arn
-        raise UnformattedGetAttTemplateException()
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-        **kwargs: Any,
-    ) -> IamGroup:
-        properties = resource_properties(cloudformation_json)
-        name, auto_named = cls._name_at_create(properties, resource_name)
-        return cls._create(account_id, region_name, name, properties, auto_named)
+    def attribute(self, attribute_name: str) -> str:
+        return self.backend.get_group(self.name).arn
 
     @classmethod
     def _create(

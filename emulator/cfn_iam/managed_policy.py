@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.common_models import CloudFormationModel
 from moto.iam.models import IAMBackend
 
@@ -17,7 +16,9 @@ MAX_POLICY_VERSIONS = 5
 
 
 class IamManagedPolicy(IamResource, CloudFormationModel):
+    cfn_type = "AWS::IAM::ManagedPolicy"
     name_property = "ManagedPolicyName"
+    cfn_attributes = ("PolicyArn", "PolicyId", "DefaultVersionId", "AttachmentCount", "IsAttachable")
 
     def __init__(
         self, account_id: str, region_name: str, name: str, properties: Properties, auto_named: bool, arn: str
@@ -29,39 +30,15 @@ class IamManagedPolicy(IamResource, CloudFormationModel):
     def physical_resource_id(self) -> str:
         return self.arn  # Ref of a managed policy is its ARN
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "ManagedPolicyName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::IAM::ManagedPolicy"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("PolicyArn", "PolicyId", "DefaultVersionId", "AttachmentCount", "IsAttachable")
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
+    def attribute(self, attribute_name: str) -> Any:
         policy = self.backend.get_policy(self.arn)
-        values = {
+        return {
             "PolicyArn": policy.arn,
             "PolicyId": policy.id,
             "DefaultVersionId": policy.default_version_id,
             "AttachmentCount": policy.attachment_count,
             "IsAttachable": True,
-        }
-        if attribute_name not in values:
-            raise UnformattedGetAttTemplateException()
-        return values[attribute_name]
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-        **kwargs: Any,
-    ) -> IamManagedPolicy:
-        properties = resource_properties(cloudformation_json)
-        name, auto_named = cls._name_at_create(properties, resource_name)
-        return cls._create(account_id, region_name, name, properties, auto_named)
+        }[attribute_name]
 
     @classmethod
     def _create(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.common_models import CloudFormationModel
 from moto.iam.models import IAMBackend
 
@@ -21,36 +20,13 @@ from emulator.cfn_iam.properties import Properties, path, policy_document, remov
 
 
 class IamRole(IamResource, CloudFormationModel):
+    cfn_type = "AWS::IAM::Role"
     name_property = "RoleName"
+    cfn_attributes = ("Arn", "RoleId")
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "RoleName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::IAM::Role"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("Arn", "RoleId")
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
+    def attribute(self, attribute_name: str) -> str:
         role = self.backend.get_role(self.name)
-        if attribute_name == "Arn":
-            return role.arn
-        if attribute_name == "RoleId":
-            return role.id
-        raise UnformattedGetAttTemplateException()
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-        **kwargs: Any,
-    ) -> IamRole:
-        properties = resource_properties(cloudformation_json)
-        name, auto_named = cls._name_at_create(properties, resource_name)
-        return cls._create(account_id, region_name, name, properties, auto_named)
+        return role.arn if attribute_name == "Arn" else role.id
 
     @classmethod
     def _create(

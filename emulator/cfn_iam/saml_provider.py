@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.common_models import CloudFormationModel
 from moto.iam.exceptions import EntityAlreadyExists
 from moto.iam.models import IAMBackend
@@ -20,7 +19,9 @@ from emulator.cfn_iam.properties import Properties, tag_list, tags
 
 
 class IamSamlProvider(IamResource, CloudFormationModel):
+    cfn_type = "AWS::IAM::SAMLProvider"
     name_property = "Name"
+    cfn_attributes = ("Arn",)
 
     def __init__(
         self, account_id: str, region_name: str, name: str, properties: Properties, auto_named: bool, arn: str
@@ -32,31 +33,8 @@ class IamSamlProvider(IamResource, CloudFormationModel):
     def physical_resource_id(self) -> str:
         return self.arn  # Ref of a SAML provider is its ARN
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::IAM::SAMLProvider"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name == "Arn":
-            return self.arn
-        raise UnformattedGetAttTemplateException()
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-        **kwargs: Any,
-    ) -> IamSamlProvider:
-        properties = resource_properties(cloudformation_json)
-        name, auto_named = cls._name_at_create(properties, resource_name)
-        return cls._create(account_id, region_name, name, properties, auto_named)
+    def attribute(self, attribute_name: str) -> str:
+        return self.arn
 
     @classmethod
     def _create(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.common_models import CloudFormationModel
 from moto.iam.models import IAMBackend
 
@@ -26,33 +25,12 @@ LOGIN_PROFILE_PLACEHOLDER_PASSWORD = "not-kept-by-the-emulator"
 
 
 class IamUser(IamResource, CloudFormationModel):
+    cfn_type = "AWS::IAM::User"
     name_property = "UserName"
+    cfn_attributes = ("Arn",)
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "UserName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::IAM::User"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name == "Arn":
-            return self.backend.get_user(self.name).arn
-        raise UnformattedGetAttTemplateException()
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-        **kwargs: Any,
-    ) -> IamUser:
-        properties = resource_properties(cloudformation_json)
-        name, auto_named = cls._name_at_create(properties, resource_name)
-        return cls._create(account_id, region_name, name, properties, auto_named)
+    def attribute(self, attribute_name: str) -> str:
+        return self.backend.get_user(self.name).arn
 
     @classmethod
     def _create(
