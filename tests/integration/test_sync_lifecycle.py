@@ -211,3 +211,24 @@ def test_every_run_is_notified_on_sns_with_its_outcome(workspace):
     assert ws.playbook().returncode != 0
     (note,) = received()
     assert note["Subject"].startswith("orgiam sync FAILED") and "Deployments" in note["Message"]
+
+
+def test_stacks_left_in_failed_states_are_recovered_on_the_next_run(workspace):
+    from emulator.control import set_stack_status
+
+    ws = workspace
+    assert ws.playbook().returncode == 0
+    ws.write_role("readonly.yml", "name: ReadOnly\nmanaged_policies: [ViewOnlyAccess]\ntargets: {ou_paths: [Workloads]}\n")
+    set_stack_status(ws.endpoint, ws.accounts["Payments Prod"], "orgiam-roles", "UPDATE_ROLLBACK_FAILED")
+    set_stack_status(ws.endpoint, ws.accounts["Payments Dev"], "orgiam-roles", "DELETE_FAILED")
+    run = ws.playbook()
+    assert run.returncode == 0, run.output
+    accounts = by_name(ws.report())
+    assert accounts["Payments Prod"]["action"] == "continue-rollback-then-update" and accounts["Payments Prod"]["status"] == "updated"
+    assert accounts["Payments Dev"]["action"] == "recreate" and accounts["Payments Dev"]["status"] == "created"
+    for account in ("Payments Prod", "Payments Dev"):
+        attached = ws.client("iam", account).list_attached_role_policies(RoleName="ReadOnly")["AttachedPolicies"]
+        assert [p["PolicyArn"] for p in attached] == ["arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"], account
+        stack = ws.client("cloudformation", account).describe_stacks(StackName="orgiam-roles")["Stacks"][0]
+        assert stack["EnableTerminationProtection"] is True
+    assert ws.playbook().returncode == 0 and ws.report()["member_stacks"]["unchanged"] == 10
