@@ -102,23 +102,29 @@ def describe_stack_set(cfn: Any, name: str) -> StackSetState | None:
     )
 
 
+def _definition(
+    name: str, body: str, parameters: dict[str, str], tags: list[dict[str, str]], auto_deployment: dict[str, bool],
+    description: str,
+) -> dict[str, Any]:
+    """What a create and an update of orgiam's stack set both say."""
+    return {
+        "StackSetName": name,
+        "Description": description,
+        "TemplateBody": body,
+        "Parameters": parameter_list(parameters),
+        "Capabilities": CAPABILITIES,
+        "Tags": tags,
+        "PermissionModel": SERVICE_MANAGED,
+        "AutoDeployment": auto_deployment,
+    }
+
+
 def create_stack_set(
     cfn: Any, name: str, body: str, parameters: dict[str, str], tags: list[dict[str, str]], auto_deployment: dict[str, bool],
     description: str,
 ) -> None:
-    _call(
-        f"create stack set {name}",
-        cfn.create_stack_set,
-        StackSetName=name,
-        Description=description,
-        TemplateBody=body,
-        Parameters=parameter_list(parameters),
-        Capabilities=CAPABILITIES,
-        Tags=tags,
-        PermissionModel=SERVICE_MANAGED,
-        AutoDeployment=auto_deployment,
-        ManagedExecution={"Active": True},
-    )
+    definition = _definition(name, body, parameters, tags, auto_deployment, description)
+    _call(f"create stack set {name}", cfn.create_stack_set, **definition, ManagedExecution={"Active": True})
 
 
 def update_stack_set(
@@ -126,19 +132,8 @@ def update_stack_set(
     description: str,
 ) -> str:
     """Template, parameters, tags and auto-deployment; every existing instance is updated. Returns the operation id."""
-    response = _call(
-        f"update stack set {name}",
-        cfn.update_stack_set,
-        StackSetName=name,
-        Description=description,
-        TemplateBody=body,
-        Parameters=parameter_list(parameters),
-        Capabilities=CAPABILITIES,
-        Tags=tags,
-        PermissionModel=SERVICE_MANAGED,
-        AutoDeployment=auto_deployment,
-        OperationPreferences=OPERATION_PREFERENCES,
-    )
+    definition = _definition(name, body, parameters, tags, auto_deployment, description)
+    response = _call(f"update stack set {name}", cfn.update_stack_set, **definition, OperationPreferences=OPERATION_PREFERENCES)
     return str(response["OperationId"])
 
 
