@@ -72,6 +72,41 @@ class IamResource:
     def _create(cls, account_id: str, region_name: str, name: str, properties: Properties, auto_named: bool) -> Any:
         raise NotImplementedError
 
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+        region_name: str,
+    ) -> Any:
+        """A new name (or what else ``_needs_replacement`` says) replaces the resource, as in AWS; else in place."""
+        properties = resource_properties(cloudformation_json)
+        name = cls._name_at_update(original_resource, properties, new_resource_name)
+        if name != original_resource.name or original_resource._needs_replacement(properties):
+            replacement = cls._create(account_id, region_name, name, properties, cls.name_property not in properties)
+            original_resource.delete(account_id, region_name)
+            return replacement
+        original_resource._update_in_place(properties)
+        original_resource.properties = copy.deepcopy(properties)
+        return original_resource
+
+    def _needs_replacement(self, properties: Properties) -> bool:
+        return False
+
+    def _update_in_place(self, properties: Properties) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        cls._remove(iam_backend(account_id, region_name), resource_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        self._remove(iam_backend(account_id, region_name), self.physical_resource_id)
+
+    @staticmethod
+    def _remove(backend: IAMBackend, physical_id: str) -> None:
+        raise NotImplementedError
+
     def __init__(self, account_id: str, region_name: str, name: str, properties: Properties, auto_named: bool):
         self.account_id = account_id
         self.region_name = region_name

@@ -42,29 +42,12 @@ class IamGroup(IamResource, CloudFormationModel):
             raise
         return cls(account_id, region_name, name, properties, auto_named)
 
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
-        cls, original_resource: IamGroup, new_resource_name: str, cloudformation_json: dict[str, Any],
-        account_id: str, region_name: str,
-    ) -> IamGroup:
-        properties = resource_properties(cloudformation_json)
-        name = cls._name_at_update(original_resource, properties, new_resource_name)
-        if name != original_resource.name:
-            replacement = cls._create(account_id, region_name, name, properties, cls.name_property not in properties)
-            original_resource.delete(account_id, region_name)
-            return replacement
-        _sync_group(original_resource.backend, name, original_resource.properties, properties)
-        original_resource.properties = copy.deepcopy(properties)
-        return original_resource
+    def _update_in_place(self, properties: Properties) -> None:
+        _sync_group(self.backend, self.name, self.properties, properties)
 
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[override]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
-    ) -> None:
-        _delete_group(iam_backend(account_id, region_name), resource_name)
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        _delete_group(iam_backend(account_id, region_name), self.name)
+    @staticmethod
+    def _remove(backend: IAMBackend, physical_id: str) -> None:
+        _delete_group(backend, physical_id)
 
 
 def _sync_group(backend: IAMBackend, name: str, old: Properties, new: Properties) -> None:

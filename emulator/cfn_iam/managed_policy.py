@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from moto.core.common_models import CloudFormationModel
 from moto.iam.models import IAMBackend
 
-from emulator.cfn_iam.common import MISSING, IamResource, iam_backend, resource_properties
+from emulator.cfn_iam.common import MISSING, IamResource, iam_backend
 from emulator.cfn_iam.properties import Properties, path, policy_document, removed, same_document, string_list
 
 
@@ -59,19 +58,12 @@ class IamManagedPolicy(IamResource, CloudFormationModel):
             raise
         return cls(account_id, region_name, name, properties, auto_named, policy.arn)
 
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
-        cls, original_resource: IamManagedPolicy, new_resource_name: str, cloudformation_json: dict[str, Any],
-        account_id: str, region_name: str,
-    ) -> IamManagedPolicy:
-        properties = resource_properties(cloudformation_json)
-        name = cls._name_at_update(original_resource, properties, new_resource_name)
-        if name != original_resource.name or path(properties) != path(original_resource.properties):
-            replacement = cls._create(account_id, region_name, name, properties, cls.name_property not in properties)
-            original_resource.delete(account_id, region_name)
-            return replacement
-        backend = original_resource.backend
-        policy = backend.get_policy(original_resource.arn)
+    def _needs_replacement(self, properties: Properties) -> bool:
+        return path(properties) != path(self.properties)
+
+    def _update_in_place(self, properties: Properties) -> None:
+        backend = self.backend
+        policy = backend.get_policy(self.arn)
         # AWS replaces a policy whose description changes; one with the same name cannot be, so it changes in place
         policy.description = str(properties.get("Description") or "")
         document = policy_document(properties["PolicyDocument"])
@@ -79,18 +71,11 @@ class IamManagedPolicy(IamResource, CloudFormationModel):
         if not same_document(default.document, document):
             _make_room_for_a_version(backend, policy.arn)
             backend.create_policy_version(policy.arn, document, set_as_default=True)
-        _sync_policy_attachments(backend, policy.arn, original_resource.properties, properties)
-        original_resource.properties = copy.deepcopy(properties)
-        return original_resource
+        _sync_policy_attachments(backend, policy.arn, self.properties, properties)
 
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[override]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
-    ) -> None:
-        _delete_managed_policy(iam_backend(account_id, region_name), resource_name)
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        _delete_managed_policy(iam_backend(account_id, region_name), self.arn)
+    @staticmethod
+    def _remove(backend: IAMBackend, physical_id: str) -> None:
+        _delete_managed_policy(backend, physical_id)
 
 
 def _sync_policy_attachments(backend: IAMBackend, arn: str, old: Properties, new: Properties) -> None:

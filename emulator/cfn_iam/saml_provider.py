@@ -7,14 +7,12 @@ give the provider's ARN. The provider is made through moto's IAM backend, so ``L
 
 from __future__ import annotations
 
-import copy
-from typing import Any
 
 from moto.core.common_models import CloudFormationModel
 from moto.iam.exceptions import EntityAlreadyExists
 from moto.iam.models import IAMBackend
 
-from emulator.cfn_iam.common import MISSING, IamResource, iam_backend, resource_properties
+from emulator.cfn_iam.common import MISSING, IamResource, iam_backend
 from emulator.cfn_iam.properties import Properties, tag_list, tags
 
 
@@ -47,31 +45,14 @@ class IamSamlProvider(IamResource, CloudFormationModel):
         provider.tags = tag_list(tags(properties))  # type: ignore[attr-defined]  # GetSAMLProvider shows them
         return cls(account_id, region_name, name, properties, auto_named, provider.arn)
 
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
-        cls, original_resource: IamSamlProvider, new_resource_name: str, cloudformation_json: dict[str, Any],
-        account_id: str, region_name: str,
-    ) -> IamSamlProvider:
-        properties = resource_properties(cloudformation_json)
-        name = cls._name_at_update(original_resource, properties, new_resource_name)
-        if name != original_resource.name:
-            replacement = cls._create(account_id, region_name, name, properties, cls.name_property not in properties)
-            original_resource.delete(account_id, region_name)
-            return replacement
-        backend = original_resource.backend
-        provider = backend.update_saml_provider(original_resource.arn, str(properties["SamlMetadataDocument"]))
+    def _update_in_place(self, properties: Properties) -> None:
+        backend = self.backend
+        provider = backend.update_saml_provider(self.arn, str(properties["SamlMetadataDocument"]))
         provider.tags = tag_list(tags(properties))  # type: ignore[attr-defined]
-        original_resource.properties = copy.deepcopy(properties)
-        return original_resource
 
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[override]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
-    ) -> None:
-        _delete_provider(iam_backend(account_id, region_name), resource_name)
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        _delete_provider(iam_backend(account_id, region_name), self.arn)
+    @staticmethod
+    def _remove(backend: IAMBackend, physical_id: str) -> None:
+        _delete_provider(backend, physical_id)
 
 
 def _delete_provider(backend: IAMBackend, arn: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from moto.core.common_models import CloudFormationModel
@@ -13,7 +12,6 @@ from emulator.cfn_iam.common import (
     IamResource,
     iam_backend,
     ignore_missing,
-    resource_properties,
     sync_attachments,
     sync_inline_policies,
 )
@@ -45,29 +43,12 @@ class IamUser(IamResource, CloudFormationModel):
             raise
         return cls(account_id, region_name, name, properties, auto_named)
 
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
-        cls, original_resource: IamUser, new_resource_name: str, cloudformation_json: dict[str, Any],
-        account_id: str, region_name: str,
-    ) -> IamUser:
-        properties = resource_properties(cloudformation_json)
-        name = cls._name_at_update(original_resource, properties, new_resource_name)
-        if name != original_resource.name:
-            replacement = cls._create(account_id, region_name, name, properties, cls.name_property not in properties)
-            original_resource.delete(account_id, region_name)
-            return replacement
-        _sync_user(original_resource.backend, name, original_resource.properties, properties)
-        original_resource.properties = copy.deepcopy(properties)
-        return original_resource
+    def _update_in_place(self, properties: Properties) -> None:
+        _sync_user(self.backend, self.name, self.properties, properties)
 
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[override]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
-    ) -> None:
-        _delete_user(iam_backend(account_id, region_name), resource_name)
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        _delete_user(iam_backend(account_id, region_name), self.name)
+    @staticmethod
+    def _remove(backend: IAMBackend, physical_id: str) -> None:
+        _delete_user(backend, physical_id)
 
 
 def _sync_user(backend: IAMBackend, name: str, old: Properties, new: Properties) -> None:
