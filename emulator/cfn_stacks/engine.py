@@ -325,12 +325,17 @@ def update(stack: Stack, template: str, role_arn: str | None, parameters: dict[s
     set_status(stack, "UPDATE_COMPLETE")
 
 
-def _update_resource(resource_map: ResourceMap, logical_id: str, entry: dict[str, Any]) -> None:
-    """Bring one resource to ``entry``'s properties (moto's ``parse_and_update_resource``, naming failures)."""
+def _update_resource(resource_map: ResourceMap, logical_id: str, entry: dict[str, Any], rolling_back: bool = False) -> None:
+    """Bring one resource to ``entry``'s properties (moto's ``parse_and_update_resource``, naming failures).
+
+    Going forward, a resource never created is created now and a failure remembers what was attempted
+    (see _mark_attempted); rolling back to the previous template, a missing resource is left missing.
+    """
     resource_type = str(entry.get("Type", ""))
     current = resource_map._parsed_resources.get(logical_id)
-    if current is None:  # never created (a false condition, a type moto skips): create it now
-        resource_map[logical_id]
+    if current is None:  # never created (a false condition, a type moto skips)
+        if not rolling_back:
+            resource_map[logical_id]  # creates it
         return
     parsed = failing_as_resource(logical_id, resource_type,
                                  lambda: parse_resource_and_generate_name(logical_id, copy.deepcopy(entry), resource_map))
@@ -344,7 +349,7 @@ def _update_resource(resource_map: ResourceMap, logical_id: str, entry: dict[str
         lambda: model.update_from_cloudformation_json(original_resource=current, new_resource_name=name,
                                                       cloudformation_json=cleaned, account_id=resource_map._account_id,
                                                       region_name=resource_map._region_name),
-        attempted=cleaned,
+        attempted=None if rolling_back else cleaned,
     )
     updated.cf_resource_type = resource_type
     updated.logical_resource_id = logical_id
@@ -392,26 +397,7 @@ def _roll_back(stack: Stack, failure_reason: str | None) -> None:
 
 def _restore_resource(resource_map: ResourceMap, logical_id: str, entry: dict[str, Any]) -> None:
     """Bring one resource back to the previous template's ``entry``."""
-    current = resource_map._parsed_resources.get(logical_id)
-    if current is None:
-        return
-    resource_type = str(entry.get("Type", ""))
-    parsed = failing_as_resource(logical_id, resource_type,
-                                 lambda: parse_resource_and_generate_name(logical_id, copy.deepcopy(entry), resource_map))
-    if not parsed:
-        return
-    model, cleaned, name = parsed
-    if getattr(model.update_from_cloudformation_json, "__isabstractmethod__", False):
-        return
-    restored = failing_as_resource(
-        logical_id, resource_type,
-        lambda: model.update_from_cloudformation_json(original_resource=current, new_resource_name=name,
-                                                      cloudformation_json=cleaned, account_id=resource_map._account_id,
-                                                      region_name=resource_map._region_name),
-    )
-    restored.cf_resource_type = resource_type
-    restored.logical_resource_id = logical_id
-    resource_map._parsed_resources[logical_id] = restored
+    _update_resource(resource_map, logical_id, entry, rolling_back=True)
 
 
 def continue_rollback(stack: Stack, resources_to_skip: list[str]) -> None:
