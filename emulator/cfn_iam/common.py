@@ -13,7 +13,7 @@ from moto.iam.exceptions import NoSuchEntity, NotFoundException
 from moto.iam.models import IAMBackend, iam_backends
 from moto.utilities.utils import get_partition
 
-from emulator.cfn_iam.properties import Properties, inline_policies, removed
+from emulator.cfn_iam.properties import Properties, inline_policies, removed, string_list
 
 MISSING = (NotFoundException, NoSuchEntity)
 
@@ -175,3 +175,23 @@ def sync_inline_policies(
         ignore_missing(delete, policy_name)
     for policy_name, document in wanted.items():
         put(policy_name, document)
+
+
+def sync_policies(backend: IAMBackend, kind: str, name: str, old: Properties, new: Properties) -> None:
+    """Inline ``Policies`` and ``ManagedPolicyArns`` of a role, group or user (``kind``), from ``old`` to ``new``.
+
+    moto names the calls alike for the three: put_/delete_<kind>_policy, attach_/detach_<kind>_policy."""
+    put, delete = getattr(backend, f"put_{kind}_policy"), getattr(backend, f"delete_{kind}_policy")
+    attach, detach = getattr(backend, f"attach_{kind}_policy"), getattr(backend, f"detach_{kind}_policy")
+    entity = getattr(backend, f"get_{kind}")
+    sync_inline_policies(
+        old, new,
+        put=lambda policy_name, document: put(name, policy_name, document),
+        delete=lambda policy_name: delete(name, policy_name),
+    )
+    sync_attachments(
+        string_list(old.get("ManagedPolicyArns")), string_list(new.get("ManagedPolicyArns")),
+        attached=lambda: set(entity(name).managed_policies),
+        attach=lambda arn: attach(arn, name),
+        detach=lambda arn: detach(arn, name),
+    )

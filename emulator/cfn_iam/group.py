@@ -15,8 +15,7 @@ from emulator.cfn_iam.common import (
     iam_backend,
     ignore_missing,
     resource_properties,
-    sync_attachments,
-    sync_inline_policies,
+    sync_policies,
 )
 from emulator.cfn_iam.properties import Properties, path, removed, string_list
 
@@ -52,17 +51,7 @@ class IamGroup(IamResource, CloudFormationModel):
 
 def _sync_group(backend: IAMBackend, name: str, old: Properties, new: Properties) -> None:
     backend.get_group(name).path = path(new)  # a path change needs no replacement; moto has no call for it
-    sync_inline_policies(
-        old, new,
-        put=lambda policy_name, document: backend.put_group_policy(name, policy_name, document),
-        delete=lambda policy_name: backend.delete_group_policy(name, policy_name),
-    )
-    sync_attachments(
-        string_list(old.get("ManagedPolicyArns")), string_list(new.get("ManagedPolicyArns")),
-        attached=lambda: set(backend.get_group(name).managed_policies),
-        attach=lambda arn: backend.attach_group_policy(arn, name),
-        detach=lambda arn: backend.detach_group_policy(arn, name),
-    )
+    sync_policies(backend, "group", name, old, new)
 
 
 def _delete_group(backend: IAMBackend, name: str) -> None:

@@ -13,10 +13,9 @@ from emulator.cfn_iam.common import (
     IamResource,
     iam_backend,
     resource_properties,
-    sync_attachments,
-    sync_inline_policies,
+    sync_policies,
 )
-from emulator.cfn_iam.properties import Properties, path, policy_document, removed, string_list, tag_list, tags
+from emulator.cfn_iam.properties import Properties, path, policy_document, removed, tag_list, tags
 
 
 class IamRole(IamResource, CloudFormationModel):
@@ -92,17 +91,7 @@ def _sync_role(backend: IAMBackend, name: str, old: Properties, new: Properties)
         backend.put_role_permissions_boundary(name, str(boundary))
     elif backend.get_role(name).permissions_boundary_arn:
         backend.delete_role_permissions_boundary(name)
-    sync_inline_policies(
-        old, new,
-        put=lambda policy_name, document: backend.put_role_policy(name, policy_name, document),
-        delete=lambda policy_name: backend.delete_role_policy(name, policy_name),
-    )
-    sync_attachments(
-        string_list(old.get("ManagedPolicyArns")), string_list(new.get("ManagedPolicyArns")),
-        attached=lambda: set(backend.get_role(name).managed_policies),
-        attach=lambda arn: backend.attach_role_policy(arn, name),
-        detach=lambda arn: backend.detach_role_policy(arn, name),
-    )
+    sync_policies(backend, "role", name, old, new)
     wanted_tags = tags(new)
     stale_keys = removed(tags(old), wanted_tags)
     if stale_keys:

@@ -12,8 +12,7 @@ from emulator.cfn_iam.common import (
     IamResource,
     iam_backend,
     ignore_missing,
-    sync_attachments,
-    sync_inline_policies,
+    sync_policies,
 )
 from emulator.cfn_iam.properties import Properties, as_bool, path, removed, string_list, tag_list, tags
 
@@ -61,17 +60,7 @@ def _sync_user(backend: IAMBackend, name: str, old: Properties, new: Properties)
         ignore_missing(backend.remove_user_from_group, group_name, name)
     for group_name in new_groups:
         backend.add_user_to_group(group_name, name)
-    sync_inline_policies(
-        old, new,
-        put=lambda policy_name, document: backend.put_user_policy(name, policy_name, document),
-        delete=lambda policy_name: backend.delete_user_policy(name, policy_name),
-    )
-    sync_attachments(
-        string_list(old.get("ManagedPolicyArns")), string_list(new.get("ManagedPolicyArns")),
-        attached=lambda: set(backend.get_user(name).managed_policies),
-        attach=lambda arn: backend.attach_user_policy(arn, name),
-        detach=lambda arn: backend.detach_user_policy(arn, name),
-    )
+    sync_policies(backend, "user", name, old, new)
     wanted_tags = tags(new)
     stale_keys = removed(tags(old), wanted_tags)
     if stale_keys:
