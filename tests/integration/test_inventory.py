@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from ansible_collections.orgiam.aws.plugins.module_utils.aws import AwsClients, AwsSettings
+from ansible_collections.orgiam.aws.plugins.module_utils.aws.session import AwsClients, AwsSettings
 from ansible_collections.orgiam.aws.plugins.module_utils.organization import discover_organization
 
 PAGE = 20

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ansible_collections.orgiam.aws.plugins.module_utils.bootstrap import _CfnLoader
+from ansible_collections.orgiam.aws.plugins.module_utils.render.bootstrap import _CfnLoader
 
 REPO = Path(__file__).resolve().parents[2]
 BOOTSTRAP = REPO / "cicd" / "bootstrap"

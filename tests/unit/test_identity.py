@@ -7,7 +7,8 @@ import pytest
 
 from ansible_collections.orgiam.aws.plugins.module_utils.catalog import CatalogError, load_catalog
 from ansible_collections.orgiam.aws.plugins.module_utils.resolve import Account, group_grants
-from ansible_collections.orgiam.aws.plugins.module_utils.templates import central_template, member_template
+from ansible_collections.orgiam.aws.plugins.module_utils.render.central import central_template
+from ansible_collections.orgiam.aws.plugins.module_utils.render.member import member_template
 
 ROLES = {
     "ro.yml": "name: ReadOnly\nmanaged_policies: [ReadOnlyAccess]\ntargets:\n  ou_paths: [Workloads/Prod, {path: Workloads/SDLC, recursive: false}]\n  accounts: [Security]\n",
@@ -135,7 +136,7 @@ def test_saml_mode_makes_federated_roles_and_member_trust_follows(tmp_path):
     role = next(r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role")["Properties"]
     assert role["Path"] == "/orgiam/federated/"
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Action"] == "sts:AssumeRoleWithSAML"
-    member = member_template([cat.role("ReadOnly")], "222222222222", "000000000004", federated=True)
+    member = member_template([cat.role("ReadOnly")], "222222222222", "000000000004", mode="saml")
     trust = next(iter(member["Resources"].values()))["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
     assert trust["Condition"] == {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::222222222222:role/orgiam/federated/*"}}
 

@@ -3,13 +3,20 @@
 import json
 import xml.etree.ElementTree as ET
 
-from ansible_collections.orgiam.aws.plugins.module_utils.engine import StackResult, SyncOutcome
-from ansible_collections.orgiam.aws.plugins.module_utils.notify import notification, publish
-from ansible_collections.orgiam.aws.plugins.module_utils.report import build_report, summary_text, write_report
+from ansible_collections.orgiam.aws.plugins.module_utils.model import Kind, Result, Status, Task
+from ansible_collections.orgiam.aws.plugins.module_utils.report.notify import notification, publish
+from ansible_collections.orgiam.aws.plugins.module_utils.report.report import build_report, summary_text, write_report
+from ansible_collections.orgiam.aws.plugins.module_utils.usecases.sync import SyncOutcome
+
+
+def task(name, ou, kind=Kind.MEMBER, stack="orgiam-roles", account_id=None):
+    account_id = account_id or f"{abs(hash(name)) % 10**12:012d}"
+    return Task(f"{account_id}/us-east-1/{stack}", kind, account_id, name, "us-east-1", stack,
+                hostname=name.lower().replace(" ", "_"), ou_path=ou)
 
 
 def result(name, ou, status, **kw):
-    r = StackResult(f"{abs(hash(name)) % 10**12:012d}", name, name.lower().replace(" ", "_"), ou, "member", "orgiam-roles", status=status)
+    r = Result(task(name, ou), status=Status(status))
     for k, v in kw.items():
         setattr(r, k, v)
     return r
@@ -22,7 +29,7 @@ def outcome():
         result("Dev", "Workloads/SDLC", "failed", error="cannot assume role: AccessDenied: no", error_code="AccessDenied", api_calls=1),
         result("Legacy", "Suspended", "skipped", reason="account is SUSPENDED; never touched"),
     ]
-    central = StackResult("222222222222", "Security", "security", "Security", "central", "orgiam-identity", status="updated", action="update")
+    central = Result(task("Security", "Security", Kind.CENTRAL, "orgiam-identity", "222222222222"), status=Status.UPDATED, action="update")
     return SyncOutcome(members, central, False, 1.5, 9)
 
 

@@ -4,21 +4,16 @@ import json
 
 import pytest
 
-from ansible_collections.orgiam.aws.plugins.module_utils import plan as P
+from ansible_collections.orgiam.aws.plugins.module_utils import model as P
+from ansible_collections.orgiam.aws.plugins.module_utils.apply.executor import run_all
 from ansible_collections.orgiam.aws.plugins.module_utils.catalog import OUTarget, RoleDef, Selector
-from ansible_collections.orgiam.aws.plugins.module_utils.identity import Identity, default_groups_for
-from ansible_collections.orgiam.aws.plugins.module_utils.executor import run_all
-from ansible_collections.orgiam.aws.plugins.module_utils.templates import (
-    HASH_TAG,
-    MANAGED_BY_TAG,
-    MANAGED_POLICY_MAX_CHARS,
-    TemplateError,
-    central_template,
-    chunk_assume_policies,
-    member_template,
-    role_arn,
-    template_hash,
-)
+from ansible_collections.orgiam.aws.plugins.module_utils.catalog.identity import Identity, default_groups_for
+from ansible_collections.orgiam.aws.plugins.module_utils.model import HASH_TAG, MANAGED_BY_TAG
+from ansible_collections.orgiam.aws.plugins.module_utils.plan.decide import decide
+from ansible_collections.orgiam.aws.plugins.module_utils.plan.diff import describe_changes
+from ansible_collections.orgiam.aws.plugins.module_utils.render.central import central_template, chunk_assume_policies
+from ansible_collections.orgiam.aws.plugins.module_utils.render.common import MANAGED_POLICY_MAX_CHARS, TemplateError, role_arn, template_hash
+from ansible_collections.orgiam.aws.plugins.module_utils.render.member import member_template
 
 RO = RoleDef(name="ReadOnly", source="r.yml:1", managed_policies=("ReadOnlyAccess", "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"))
 
@@ -75,28 +70,28 @@ def state(status="CREATE_COMPLETE", digest="h1", managed=True):
 @pytest.mark.parametrize(
     "observed, desired, prune, action",
     [
-        (None, "h1", "plan", P.CREATE),
-        (state(), "h1", "plan", P.NOOP),
-        (state("UPDATE_ROLLBACK_COMPLETE"), "h1", "plan", P.NOOP),
-        (state(), "h2", "plan", P.UPDATE),
-        (state(), None, "plan", P.RETAIN),
-        (state(), None, "never", P.RETAIN),
-        (state(), None, "apply", P.DELETE),
-        (None, None, "apply", P.NOOP),
-        (state("ROLLBACK_COMPLETE"), "h1", "plan", P.RECREATE),
-        (state("UPDATE_ROLLBACK_FAILED"), "h1", "plan", P.CONTINUE_AND_UPDATE),
-        (state("DELETE_FAILED"), "h1", "plan", P.RECREATE),
-        (state("UPDATE_IN_PROGRESS"), "h1", "plan", P.WAIT),
-        (state(managed=False), "h1", "apply", P.REFUSE),
-        (state(managed=False), None, "apply", P.NOOP),
+        (None, "h1", "plan", P.Action.CREATE),
+        (state(), "h1", "plan", P.Action.NOOP),
+        (state("UPDATE_ROLLBACK_COMPLETE"), "h1", "plan", P.Action.NOOP),
+        (state(), "h2", "plan", P.Action.UPDATE),
+        (state(), None, "plan", P.Action.RETAIN),
+        (state(), None, "never", P.Action.RETAIN),
+        (state(), None, "apply", P.Action.DELETE),
+        (None, None, "apply", P.Action.NOOP),
+        (state("ROLLBACK_COMPLETE"), "h1", "plan", P.Action.RECREATE),
+        (state("UPDATE_ROLLBACK_FAILED"), "h1", "plan", P.Action.CONTINUE_AND_UPDATE),
+        (state("DELETE_FAILED"), "h1", "plan", P.Action.RECREATE),
+        (state("UPDATE_IN_PROGRESS"), "h1", "plan", P.Action.WAIT),
+        (state(managed=False), "h1", "apply", P.Action.REFUSE),
+        (state(managed=False), None, "apply", P.Action.NOOP),
     ],
 )
 def test_decisions(observed, desired, prune, action):
-    assert P.decide(observed, desired, prune).action == action
+    assert decide(observed, desired, prune).action == action
 
 
 def test_never_deletes_a_stack_orgiam_did_not_create():
-    assert P.decide(state(managed=False), None, "apply").action != P.DELETE
+    assert decide(state(managed=False), None, "apply").action != P.Action.DELETE
 
 
 def test_executor_keeps_failures_to_their_job_and_bounds_concurrency():
@@ -132,7 +127,7 @@ def test_describe_changes_reads_like_a_plan():
                       inline_policies=(("logs", json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "logs:Get*", "Resource": "*"}]})),))
     extra = RoleDef(name="Billing", source="b.yml:1")
     after = member_template([changed, extra], "9", "3")
-    lines = P.describe_changes(before, after)
+    lines = describe_changes(before, after)
     text = "\n".join(lines)
     assert "+ AWS::IAM::Role Billing" in text and "~ AWS::IAM::Role ReadOnly" in text
     assert "+ arn:aws:iam::aws:policy/PowerUserAccess" in text and "- arn:aws:iam::aws:policy/ReadOnlyAccess" in text
@@ -141,8 +136,8 @@ def test_describe_changes_reads_like_a_plan():
     assert 'AssumeRolePolicyDocument: + statement' in text and "arn:aws:iam::9:root" in text
     assert "AssumeRolePolicyDocument: - statement" in text
     assert "Policies" not in text or "inline policy" in text
-    assert P.describe_changes(after, after) == []
-    assert P.describe_changes(after, None) == ["- AWS::IAM::Role Billing", "- AWS::IAM::Role ReadOnly"]
+    assert describe_changes(after, after) == []
+    assert describe_changes(after, None) == ["- AWS::IAM::Role Billing", "- AWS::IAM::Role ReadOnly"]
 
 
 def test_customer_managed_policies_and_external_id_render():
@@ -176,7 +171,7 @@ def test_a_role_in_1000_accounts_fits_iam_quotas():
 
 
 def test_grants_metadata_round_trips_compactly():
-    from ansible_collections.orgiam.aws.plugins.module_utils.templates import compact_grants, grants_from_template
+    from ansible_collections.orgiam.aws.plugins.module_utils.render.central import compact_grants, grants_from_template
 
     deployed = {"ReadOnly": [role_arn(f"{i:012d}", RO) for i in range(1000)], "Empty": []}
     stored = compact_grants(deployed)
@@ -185,11 +180,12 @@ def test_grants_metadata_round_trips_compactly():
 
 
 def test_large_templates_go_through_the_bucket_or_fail_clearly():
-    from ansible_collections.orgiam.aws.plugins.module_utils.aws import AwsAccessError
-    from ansible_collections.orgiam.aws.plugins.module_utils.stacks import inline_only, via_bucket
+    from ansible_collections.orgiam.aws.plugins.module_utils.aws.cloudformation import inline_only, template_json, via_bucket
+    from ansible_collections.orgiam.aws.plugins.module_utils.aws.errors import AwsAccessError
 
-    small = {"Resources": {"A": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}
-    large = {"Resources": {f"R{i}": {"Type": "AWS::CloudFormation::WaitConditionHandle", "Metadata": "x" * 100} for i in range(600)}}
+    small = template_json({"Resources": {"A": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}})
+    large_template = {"Resources": {f"R{i}": {"Type": "AWS::CloudFormation::WaitConditionHandle", "Metadata": "x" * 100} for i in range(600)}}
+    large = template_json(large_template)
     assert "TemplateBody" in inline_only("s", small)
     with pytest.raises(AwsAccessError, match="set template_bucket in settings.yml"):
         inline_only("orgiam-identity", large)
@@ -201,5 +197,5 @@ def test_large_templates_go_through_the_bucket_or_fail_clearly():
     s3 = FakeS3()
     args = via_bucket(s3, "orgiam-templates", "us-east-1")("orgiam-identity", large)
     assert args["TemplateURL"].startswith("https://orgiam-templates.s3.us-east-1.amazonaws.com/orgiam/templates/orgiam-identity/")
-    assert s3.put["Bucket"] == "orgiam-templates" and json.loads(s3.put["Body"]) == large
+    assert s3.put["Bucket"] == "orgiam-templates" and json.loads(s3.put["Body"]) == large_template
     assert "TemplateBody" in via_bucket(s3, "b", "us-east-1")("s", small)

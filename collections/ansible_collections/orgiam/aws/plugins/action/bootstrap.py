@@ -1,10 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: orgiam developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Controller-side action for orgiam.aws.bootstrap: a thin shell over module_utils/bootstrap.py.
+"""Controller-side action for orgiam.aws.bootstrap: a thin shell over module_utils/usecases/bootstrap.py.
 
-It loads the catalog and the templates, runs the bootstrap with progress lines, shows the plan,
-writes ``bootstrap.json`` into the report directory, and turns bad input into one clear failure.
+It loads the catalog and the templates (the collection's own unless ``templates`` names a directory),
+runs the bootstrap with progress lines, shows the plan, writes ``bootstrap.json`` into the report
+directory, and turns bad input into one clear failure.
 """
 
 from __future__ import annotations
@@ -13,75 +14,62 @@ import json
 import os
 from typing import Any
 
-from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.orgiam.aws.plugins.module_utils.aws import DEFAULT_MEMBER_ROLE, AwsAccessError, AwsClients, AwsSettings, CallLog
-from ansible_collections.orgiam.aws.plugins.module_utils.bootstrap import (
-    PARTS,
-    BootstrapInputError,
+from ansible_collections.orgiam.aws.plugins.module_utils.argspecs import BOOTSTRAP_SPEC
+from ansible_collections.orgiam.aws.plugins.module_utils.aws.errors import AwsAccessError
+from ansible_collections.orgiam.aws.plugins.module_utils.aws.session import AwsClients, CallLog, region_from_environment
+from ansible_collections.orgiam.aws.plugins.module_utils.catalog import CatalogError, load_catalog
+from ansible_collections.orgiam.aws.plugins.module_utils.catalog.pipeline import BootstrapInputError
+from ansible_collections.orgiam.aws.plugins.module_utils.model import Result
+from ansible_collections.orgiam.aws.plugins.module_utils.render.bootstrap import templates_dir
+from ansible_collections.orgiam.aws.plugins.module_utils.usecases.bootstrap import (
     Options,
-    Step,
     load_inputs,
     plan_lines,
     run_bootstrap,
     summary_line,
 )
-from ansible_collections.orgiam.aws.plugins.module_utils.catalog import CatalogError, load_catalog
+from ansible_collections.orgiam.aws.plugins.plugin_utils.action import OrgiamAction
 
 display = Display()
 
-ARGS: dict[str, Any] = {
-    "catalog": "roles_catalog",
-    "templates": "cicd",
-    "parts": list(PARTS),
-    "report_dir": "out",
-    "region": None,
-    "endpoint_url": None,
-    "aws_profile": None,
-    "access_role_name": DEFAULT_MEMBER_ROLE,
-    "timeout": None,
-    "stackset_timeout": 3600,
-}
 
-
-def _progress(step: Step, phase: str) -> None:
+def _progress(result: Result, phase: str) -> None:
     """Progress while applying (the plan itself is shown once, at the end); planning shows only failures."""
-    what = f"{step.kind} {step.name}" if step.name else step.title
+    task = result.task
+    what = f"{task.kind} {task.name}" if task.name else task.title
     if phase == "planned":
-        if not step.error:
+        if not result.error:
             return
-        state = f"cannot be planned: {step.error}"
+        state = f"cannot be planned: {result.error}"
     elif phase == "done":
-        state = step.status + (f" ({step.error})" if step.error else "")
+        state = str(result.status) + (f" ({result.error})" if result.error else "")
     else:
         state = phase
-    display.display(f"orgiam bootstrap [{step.account_name} {step.region}] {what}: {state}")
+    display.display(f"orgiam bootstrap [{task.account_name} {task.region}] {what}: {state}")
+    if result.traceback:
+        display.vvv(result.traceback)
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(ARGS)
-    _requires_connection = False
+class ActionModule(OrgiamAction):
+    SPEC = BOOTSTRAP_SPEC
+    NAME = "orgiam.aws.bootstrap"
 
-    def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
-        task_vars = task_vars or {}
-        result = super().run(tmp, task_vars)
-        args = {key: self._task.args.get(key, default) for key, default in ARGS.items()}
+    def run_orgiam(self, result: dict[str, Any], args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         check = bool(self._task.check_mode)
-        parts = args["parts"]
-        parts = tuple(p.strip() for p in (parts.split(",") if isinstance(parts, str) else parts) if str(p).strip())
+        parts = tuple(str(p).strip() for p in args["parts"] if str(p).strip())
+        templates = os.path.expanduser(str(args["templates"])) if args["templates"] else templates_dir()
 
         try:
             catalog = load_catalog(os.path.expanduser(str(args["catalog"])))
-            inputs = load_inputs(catalog, os.path.expanduser(str(args["templates"])), parts)
+            inputs = load_inputs(catalog, templates, parts)
         except CatalogError as exc:
             return dict(result, failed=True, msg=str(exc), problems=[str(p) for p in exc.problems])
         except BootstrapInputError as exc:
             return dict(result, failed=True, msg=str(exc), problems=exc.problems)
 
-        region = (inputs.pipeline.region or args["region"] or os.environ.get("AWS_REGION")
-                  or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")
+        region = inputs.pipeline.region or region_from_environment(args["region"])
         options = Options(
             check=check,
             diff=bool(self._task.diff),
@@ -91,8 +79,8 @@ class ActionModule(ActionBase):
         )
         try:
             clients = AwsClients(
-                AwsSettings(region=region, profile=args["aws_profile"], endpoint_url=args["endpoint_url"],
-                            member_role_name=str(args["access_role_name"]), session_name="orgiam-bootstrap"),
+                self.aws_settings(args, region=region, member_role_name=str(args["access_role_name"]),
+                                  session_name="orgiam-bootstrap"),
                 CallLog(),
             )
             display.display(f"orgiam bootstrap: {'planning' if check else 'bootstrapping'} in {region} "
@@ -118,11 +106,11 @@ class ActionModule(ActionBase):
             display.warning(f"orgiam bootstrap: could not write {report_file}: {exc}")
 
         result.update(changed=outcome.changed, bootstrap=data, plan=lines, summary=summary, report_file=report_file)
-        diffs = [s.diff for s in outcome.steps if s.diff]
+        diffs = [r.diff for r in outcome.results if r.diff]
         if options.diff and diffs:
             result["diff"] = diffs
         if outcome.failed:
             result["failed"] = True
             result["msg"] = "orgiam bootstrap failed: " + "; ".join(
-                f"{s.title} ({s.account_name}): {s.error}" for s in outcome.failed)
+                f"{r.task.title or r.task.name} ({r.task.account_name}): {r.error}" for r in outcome.failed)
         return result

@@ -1,11 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: orgiam developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Controller-side action for orgiam.aws.sync: a thin shell over module_utils.
+"""Controller-side action for orgiam.aws.sync: a thin shell over module_utils/usecases/sync.py.
 
-It reads the accounts from the inventory's hostvars (the play's hosts are the
-accounts this run touches, so ``--limit`` and groups work as usual), loads and
-resolves the catalog, runs the engine with live progress, writes the report.
+It reads the accounts from the inventory's hostvars (the play's hosts are the accounts this run
+touches, so ``--limit`` and groups work as usual), loads and resolves the catalog, loads a saved plan
+when one is given, runs the sync with live progress, and writes the report (and, in check mode, the
+plan).
 """
 
 from __future__ import annotations
@@ -15,32 +16,21 @@ import threading
 import time
 from typing import Any
 
-from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.orgiam.aws.plugins.module_utils.aws import AwsAccessError, AwsClients, AwsSettings, CallLog
+from ansible_collections.orgiam.aws.plugins.module_utils.argspecs import SYNC_SPEC
+from ansible_collections.orgiam.aws.plugins.module_utils.aws.errors import AwsAccessError
+from ansible_collections.orgiam.aws.plugins.module_utils.aws.session import AwsClients, CallLog
 from ansible_collections.orgiam.aws.plugins.module_utils.catalog import CatalogError, load_catalog
-from ansible_collections.orgiam.aws.plugins.module_utils.engine import FAILED, SyncOptions, run_sync
-from ansible_collections.orgiam.aws.plugins.module_utils.notify import publish
-from ansible_collections.orgiam.aws.plugins.module_utils.report import build_report, plan_text, summary_text, write_report
+from ansible_collections.orgiam.aws.plugins.module_utils.model import Kind, Status
+from ansible_collections.orgiam.aws.plugins.module_utils.plan.saved import PlanError, build_plan, load_plan, parse_part
+from ansible_collections.orgiam.aws.plugins.module_utils.report.notify import publish
+from ansible_collections.orgiam.aws.plugins.module_utils.report.report import build_report, plan_text, summary_text, write_report
 from ansible_collections.orgiam.aws.plugins.module_utils.resolve import account_from_hostvars, resolve
+from ansible_collections.orgiam.aws.plugins.module_utils.usecases.sync import SyncOptions, run_sync
+from ansible_collections.orgiam.aws.plugins.plugin_utils.action import OrgiamAction
 
 display = Display()
-
-ARGS = {
-    "catalog": "roles_catalog",
-    "report_dir": "out",
-    "concurrency": None,
-    "timeout": None,
-    "member_role_name": None,
-    "region": None,
-    "endpoint_url": None,
-    "aws_profile": None,
-    "assume_role_arn": None,
-    "progress_interval": 2.0,
-    "notify_topic_arn": None,
-}
 
 
 class Progress:
@@ -54,26 +44,26 @@ class Progress:
 
     def __call__(self, result: Any) -> None:
         with self.lock:
-            if result.kind == "member":
+            central = result.task.kind == Kind.CENTRAL
+            if not central:
                 self.done += 1
-            self.failed += result.status == FAILED
+            self.failed += result.status in (Status.FAILED, Status.STALE)
             now = time.monotonic()
-            if self.total <= 25 or now - self.last >= self.interval or self.done == self.total or result.kind == "central":
+            if self.total <= 25 or now - self.last >= self.interval or self.done == self.total or central:
                 self.last = now
-                what = f"{result.account_name}: {result.status}" + (f" ({result.error})" if result.error else "")
-                label = "central" if result.kind == "central" else f"{self.done}/{self.total} accounts"
+                what = f"{result.task.account_name}: {result.status}" + (f" ({result.error or result.reason})"
+                                                                         if result.status in (Status.FAILED, Status.STALE) else "")
+                label = "central" if central else f"{self.done}/{self.total} accounts"
                 display.display(f"orgiam [{label}, {self.failed} failed] {what}")
+            if result.traceback:
+                display.vvv(f"orgiam: {result.task.account_name}: {result.traceback}")
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(ARGS)
-    _requires_connection = False
+class ActionModule(OrgiamAction):
+    SPEC = SYNC_SPEC
+    NAME = "orgiam.aws.sync"
 
-    def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
-        task_vars = task_vars or {}
-        result = super().run(tmp, task_vars)
-        args = {key: self._task.args.get(key, default) for key, default in ARGS.items()}
+    def run_orgiam(self, result: dict[str, Any], args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         check = bool(self._task.check_mode)
         want_diff = bool(self._task.diff)
 
@@ -86,11 +76,14 @@ class ActionModule(ActionBase):
             if "account_id" in host_vars:
                 accounts.append(account_from_hostvars(host, host_vars))
         if not accounts:
-            raise AnsibleActionFail("the inventory holds no AWS accounts: use the orgiam.aws.organization inventory plugin (see inventories/demo)")
+            return dict(result, failed=True, msg="the inventory holds no AWS accounts: use the orgiam.aws.organization "
+                                                 "inventory plugin (see inventories/demo)")
         ou_paths = list(task_vars.get("orgiam_ou_paths") or [])
+        organization_id = str(task_vars.get("orgiam_organization_id") or "")
 
+        catalog_path = os.path.expanduser(str(args["catalog"]))
         try:
-            catalog = load_catalog(os.path.expanduser(str(args["catalog"])))
+            catalog = load_catalog(catalog_path)
             resolution = resolve(catalog, accounts, ou_paths)
         except CatalogError as exc:
             return dict(result, failed=True, msg=str(exc), problems=[str(p) for p in exc.problems])
@@ -107,10 +100,8 @@ class ActionModule(ActionBase):
         call_log = CallLog()
         try:
             clients = AwsClients(
-                AwsSettings(
-                    region=args["region"] or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-                    profile=args["aws_profile"],
-                    endpoint_url=args["endpoint_url"],
+                self.aws_settings(
+                    args,
                     assume_role_arn=args["assume_role_arn"],
                     member_role_name=args["member_role_name"] or settings.member_role_name,
                     management_account_id=next((a.id for a in accounts if a.is_management), ""),
@@ -122,18 +113,46 @@ class ActionModule(ActionBase):
         except AwsAccessError as exc:
             return dict(result, failed=True, msg=f"orgiam cannot start: {exc}")
 
+        saved = None
+        part = (1, 1)
+        if args["plan"]:
+            try:
+                part = parse_part(args["plan_part"])
+                saved = load_plan(os.path.expanduser(str(args["plan"])))
+                saved.check(catalog_digest=catalog.digest, organization_id=organization_id, region=clients.region,
+                            partition=clients.partition, stack_prefix=settings.stack_prefix)
+            except PlanError as exc:
+                return dict(result, failed=True, msg=f"orgiam: the saved plan is refused: {exc}")
+        elif args["plan_part"]:
+            return dict(result, failed=True, msg="orgiam: plan_part (orgiam_plan_part) needs a saved plan (orgiam_plan)")
+
+        doing = "planning" if check else "applying the saved plan" if saved else "syncing"
+        part_text = f", part {part[0]} of {part[1]}" if part[1] > 1 else ""
         display.display(
-            f"orgiam: {'planning' if check else 'syncing'} {len(run_ids)} of {len(accounts)} accounts "
-            f"(central account {resolution.central.name}, concurrency {options.concurrency})"
+            f"orgiam: {doing} {len(run_ids)} of {len(accounts)} accounts{part_text} "
+            f"(central account {resolution.central.name}, region {clients.region}, concurrency {options.concurrency})"
         )
-        outcome = run_sync(clients, catalog, resolution, run_ids, options, Progress(len(run_ids), float(args["progress_interval"])))
+        outcome = run_sync(clients, catalog, resolution, run_ids, options, Progress(len(run_ids), float(args["progress_interval"])),
+                           saved=saved, part=part)
+        if outcome.central.traceback:
+            display.vvv(f"orgiam: central: {outcome.central.traceback}")
         report = build_report(outcome, len(accounts), call_log.writes())
-        diffs = [r.diff for r in outcome.members + [outcome.central] if r.diff and r.changed]
-        paths = write_report(report, os.path.expanduser(str(args["report_dir"])), diffs)
+        diffs = [r.diff for r in outcome.results if r.diff and r.changed]
+        plan_document = None
+        if check and saved is None:
+            plan_document = build_plan(
+                outcome.members, outcome.central, catalog_path=catalog_path, catalog_digest=catalog.digest,
+                organization_id=organization_id, region=clients.region, partition=clients.partition,
+                stack_prefix=settings.stack_prefix, member_role_name=clients.settings.member_role_name,
+                report=report, diffs=diffs)
+        paths = write_report(report, os.path.expanduser(str(args["report_dir"])), plan_document)
         summary = summary_text(report)
         if check:
             plan = plan_text(outcome)
             display.display("orgiam plan:\n" + (plan.rstrip() or "  nothing to change"))
+            if plan_document is not None:
+                display.display(f"orgiam: plan {plan_document['id']} saved to {paths['plan']}; apply exactly it with "
+                                f"-e orgiam_plan={paths['plan']}")
         display.display(summary.rstrip())
         topic = args["notify_topic_arn"] or settings.notify_topic_arn
         if topic:
@@ -144,14 +163,21 @@ class ActionModule(ActionBase):
                 display.warning(f"orgiam: the sync finished but the notification failed: {exc}")
 
         result.update(
-            changed=any(r.changed for r in outcome.members + [outcome.central]),
+            changed=any(r.changed for r in outcome.results),
             report=report,
             report_files=paths,
             summary=summary.splitlines(),
         )
+        if plan_document is not None:
+            result["plan_id"] = plan_document["id"]
         if want_diff and diffs:
             result["diff"] = diffs
-        if outcome.failed:
+        if outcome.failed or outcome.stale:
             result["failed"] = True
-            result["msg"] = f"{len(outcome.failed)} stack(s) failed; every other account was synced. See {paths['json']}"
+            parts = []
+            if outcome.failed:
+                parts.append(f"{len(outcome.failed)} stack(s) failed")
+            if outcome.stale:
+                parts.append(f"{len(outcome.stale)} stack(s) changed since the plan and were not applied")
+            result["msg"] = "; ".join(parts) + f"; every other account was synced. See {paths['json']}"
         return result

@@ -123,14 +123,10 @@ from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.orgiam.aws.plugins.module_utils.catalog import CatalogError, load_catalog
-from ansible_collections.orgiam.aws.plugins.module_utils.resolve import Account, check_references
-from ansible_collections.orgiam.aws.plugins.module_utils.aws import (
-    DEFAULT_REGION,
-    AwsAccessError,
-    AwsClients,
-    AwsSettings,
-    explain_aws_error,
-)
+from ansible_collections.orgiam.aws.plugins.module_utils.model import Account
+from ansible_collections.orgiam.aws.plugins.module_utils.resolve import check_references
+from ansible_collections.orgiam.aws.plugins.module_utils.aws.errors import AwsAccessError, explain_aws_error
+from ansible_collections.orgiam.aws.plugins.module_utils.aws.session import DEFAULT_REGION, AwsClients, AwsSettings
 from ansible_collections.orgiam.aws.plugins.module_utils.organization import (
     MANAGEMENT_GROUP,
     ROOT_GROUP,
@@ -241,12 +237,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             return None
         base = os.path.dirname(os.path.abspath(inventory_path))
         return os.path.normpath(os.path.join(base, os.path.expanduser(str(catalog))))
-
-    # =========================================================================
-    # CATALOG HOOK (for the lead): wire catalog validation into these two
-    # methods. Raise AnsibleParserError with a one-line message to fail the
-    # inventory (ansible-inventory then exits non-zero without a traceback).
-    # =========================================================================
 
     def _load_catalog(self, catalog_path: str, inventory_path: str) -> Any:
         """Before any AWS call: load and check the catalog on its own (schema, semantics).

@@ -22,32 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from .catalog import Catalog, CatalogError, RoleDef, Selector, normalize_ou_path
-from .yamlsource import SourceError
-
-ACTIVE = "ACTIVE"
-
-
-@dataclass(frozen=True)
-class Account:
-    id: str
-    name: str
-    ou_path: str = ""
-    status: str = ACTIVE
-    tags: tuple[tuple[str, str], ...] = ()
-    is_management: bool = False
-    hostname: str = ""
-    roles_add: tuple[str, ...] = ()
-    roles_remove: tuple[str, ...] = ()
-
-    @property
-    def active(self) -> bool:
-        return self.status == ACTIVE
-
-    def tag(self, key: str) -> str | None:
-        for k, v in self.tags:
-            if k == key:
-                return v
-        return None
+from .catalog.yamlsource import SourceError
+from .model import ACTIVE, Account
 
 
 @dataclass

@@ -14,16 +14,16 @@ description:
   - Deploys, in this order, what lets orgiam run by itself; every step is idempotent and a second
     run changes nothing.
   - StackSets' trusted access with Organizations (C(ActivateOrganizationsAccess)), if it is off.
-  - The service-managed StackSet C(<stack_prefix>-deployer) (template C(cicd/bootstrap/deployer-role.yml))
+  - The service-managed StackSet C(<stack_prefix>-deployer) (template C(bootstrap/deployer-role.yml) of the collection's C(files/cicd))
     with auto-deployment on, targeting the organization's root, so every member account, in nested OUs
     too, and every account created or moved later, gets the role C(/orgiam/orgiam-deployer), which trusts
     only the pipeline's CodeBuild role C(/orgiam/orgiam-sync-build).
   - In the management account, which StackSets never targets, the stack C(<stack_prefix>-organization-reader)
-    (C(cicd/bootstrap/organization-reader.yml)) and, when the catalog targets the management account or
+    (C(bootstrap/organization-reader.yml)) and, when the catalog targets the management account or
     makes it the central account, the stack C(<stack_prefix>-deployer) from the deployer template.
-  - The pipeline stack C(<stack_prefix>-pipeline) (C(cicd/pipeline.yml)) in the account named by
+  - The pipeline stack C(<stack_prefix>-pipeline) (C(pipeline.yml)) in the account named by
     C(pipeline.account) in C(settings.yml), reached through O(access_role_name); then
-    C(<stack_prefix>-management-events) (C(cicd/management-events.yml)) in the management account, in
+    C(<stack_prefix>-management-events) (C(management-events.yml)) in the management account, in
     the region where Organizations' events arrive (us-east-1).
   - Every input is checked before the first write. The caller must be the organization's management
     account, the central and pipeline accounts must be ACTIVE accounts of the organization, the
@@ -40,9 +40,10 @@ options:
     type: path
     default: roles_catalog
   templates:
-    description: The C(cicd) directory holding C(bootstrap/), C(pipeline.yml) and C(management-events.yml).
+    description:
+      - A directory holding C(bootstrap/), C(pipeline.yml) and C(management-events.yml) to deploy instead
+        of the templates the collection ships (its C(files/cicd)).
     type: path
-    default: cicd
   parts:
     description:
       - What to deploy. V(deployer) (trusted access and the StackSet) is always included.
@@ -55,17 +56,6 @@ options:
     description: Directory for C(bootstrap.json).
     type: path
     default: out
-  region:
-    description:
-      - Region of the StackSet, the management account's stacks and the pipeline. C(pipeline.region) in
-        C(settings.yml) wins; then this; then C(AWS_REGION), C(AWS_DEFAULT_REGION), us-east-1.
-    type: str
-  endpoint_url:
-    description: AWS endpoint (for the emulator). C(AWS_ENDPOINT_URL) is honoured without it.
-    type: str
-  aws_profile:
-    description: Named profile of the management account; the standard chain otherwise.
-    type: str
   access_role_name:
     description: Role assumed from the management account to reach the pipeline account.
     type: str
@@ -77,6 +67,39 @@ options:
     description: Seconds to wait for one StackSet operation (it reaches every account of the organization).
     type: int
     default: 3600
+  profile:
+    description: Named profile for the caller's credentials; the standard chain otherwise.
+    type: str
+    aliases: [aws_profile]
+  region:
+    description:
+      - Region of the StackSet, the management account's stacks and the pipeline. C(pipeline.region) in
+        C(settings.yml) wins; then this; then C(AWS_REGION), C(AWS_DEFAULT_REGION), us-east-1.
+    type: str
+    aliases: [aws_region]
+  endpoint_url:
+    description: AWS endpoint (for the emulator). C(AWS_ENDPOINT_URL) is honoured without it.
+    type: str
+    aliases: [aws_endpoint_url]
+  access_key:
+    description: AWS access key id; the standard chain otherwise.
+    type: str
+    aliases: [aws_access_key_id, aws_access_key]
+  secret_key:
+    description: AWS secret access key; the standard chain otherwise.
+    type: str
+    aliases: [aws_secret_access_key, aws_secret_key]
+  session_token:
+    description: AWS session token, with temporary credentials.
+    type: str
+    aliases: [aws_session_token]
+  aws_ca_bundle:
+    description: A CA bundle to verify AWS's certificates with.
+    type: path
+  validate_certs:
+    description: Whether to verify TLS certificates. Leave it on against AWS.
+    type: bool
+    default: true
 attributes:
   check_mode:
     support: full
@@ -95,7 +118,6 @@ EXAMPLES = r"""
     - name: StackSet, management account stacks, pipeline
       orgiam.aws.bootstrap:
         catalog: "{{ playbook_dir }}/../roles_catalog"
-        templates: "{{ playbook_dir }}/../cicd"
 
 - name: Only the deployer role (the StackSet), e.g. after changing its template
   hosts: localhost
@@ -133,24 +155,11 @@ problems:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.orgiam.aws.plugins.module_utils.argspecs import BOOTSTRAP_SPEC
+
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            catalog=dict(type="path", default="roles_catalog"),
-            templates=dict(type="path", default="cicd"),
-            parts=dict(type="list", elements="str", choices=["deployer", "management", "pipeline"],
-                       default=["deployer", "management", "pipeline"]),
-            report_dir=dict(type="path", default="out"),
-            region=dict(type="str"),
-            endpoint_url=dict(type="str"),
-            aws_profile=dict(type="str"),
-            access_role_name=dict(type="str", default="OrganizationAccountAccessRole"),
-            timeout=dict(type="int"),
-            stackset_timeout=dict(type="int", default=3600),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=BOOTSTRAP_SPEC, supports_check_mode=True)
     module.fail_json(msg="orgiam.aws.bootstrap runs as an action plugin on the controller; check the collection is installed whole")
 
 

@@ -159,13 +159,8 @@ api_calls:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.orgiam.aws.plugins.module_utils.aws import (
-    DEFAULT_REGION,
-    AwsAccessError,
-    AwsClients,
-    AwsSettings,
-    explain_aws_error,
-)
+from ansible_collections.orgiam.aws.plugins.module_utils.aws.errors import AwsAccessError, explain_aws_error
+from ansible_collections.orgiam.aws.plugins.module_utils.aws.session import DEFAULT_REGION, AwsClients, AwsSettings
 from ansible_collections.orgiam.aws.plugins.module_utils.organization import (
     HOSTNAME_MODES,
     OrganizationFilterError,

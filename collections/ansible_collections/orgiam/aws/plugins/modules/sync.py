@@ -24,7 +24,7 @@ description:
     deployed and desired templates of each changing stack are shown.
   - Writes C(report.json), C(summary.txt), C(summary.md), C(junit.xml) (one test case per
     account, for CodeBuild report groups), C(retry-hosts.txt) (the failed accounts, for
-    C(--limit @out/retry-hosts.txt)) and, in check mode, C(plan.json) into O(report_dir).
+    C(--limit @out/retry-hosts.txt)) and, in check mode, C(plan.json) (the saved plan, see O(plan)) into O(report_dir).
 version_added: 0.1.0
 author: orgiam developers
 options:
@@ -45,15 +45,6 @@ options:
   member_role_name:
     description: Role assumed in each member account to deploy. Defaults to the catalog's C(member_role_name).
     type: str
-  region:
-    description: Region for CloudFormation and STS. Defaults to C(AWS_REGION), C(AWS_DEFAULT_REGION), then us-east-1.
-    type: str
-  endpoint_url:
-    description: AWS endpoint (for the emulator). C(AWS_ENDPOINT_URL) is honoured without it.
-    type: str
-  aws_profile:
-    description: Named profile for the deploying credentials; the standard chain otherwise.
-    type: str
   assume_role_arn:
     description: A role to assume first, from which member roles are assumed.
     type: str
@@ -66,6 +57,48 @@ options:
       - SNS topic told of every run, success or failure. Defaults to the catalog's C(notify_topic_arn).
       - The environment variable C(ORGIAM_RUN_URL), when set (for example to the CodeBuild build URL), is added to the message.
     type: str
+  plan:
+    description:
+      - A saved plan (the C(plan.json) a check run wrote) to apply exactly, instead of planning afresh.
+      - A task whose stack changed since the plan is refused as stale (the task fails, the others go on);
+        a plan made from another catalog, organization, region or partition is refused as a whole.
+    type: path
+  plan_part:
+    description:
+      - With O(plan), apply only part K of N of the plan's changing tasks (C(2/4)), for several builds of one batch.
+      - The central stack is updated by every part, keeping the grants of accounts in the other parts as they are.
+    type: str
+  profile:
+    description: Named profile for the caller's credentials; the standard chain otherwise.
+    type: str
+    aliases: [aws_profile]
+  region:
+    description: Region for CloudFormation and STS. Defaults to C(AWS_REGION), C(AWS_DEFAULT_REGION), then us-east-1.
+    type: str
+    aliases: [aws_region]
+  endpoint_url:
+    description: AWS endpoint (for the emulator). C(AWS_ENDPOINT_URL) is honoured without it.
+    type: str
+    aliases: [aws_endpoint_url]
+  access_key:
+    description: AWS access key id; the standard chain otherwise.
+    type: str
+    aliases: [aws_access_key_id, aws_access_key]
+  secret_key:
+    description: AWS secret access key; the standard chain otherwise.
+    type: str
+    aliases: [aws_secret_access_key, aws_secret_key]
+  session_token:
+    description: AWS session token, with temporary credentials.
+    type: str
+    aliases: [aws_session_token]
+  aws_ca_bundle:
+    description: A CA bundle to verify AWS's certificates with.
+    type: path
+  validate_certs:
+    description: Whether to verify TLS certificates. Leave it on against AWS.
+    type: bool
+    default: true
 attributes:
   check_mode:
     support: full
@@ -106,24 +139,11 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.orgiam.aws.plugins.module_utils.argspecs import SYNC_SPEC
+
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            catalog=dict(type="path", default="roles_catalog"),
-            report_dir=dict(type="path", default="out"),
-            concurrency=dict(type="int"),
-            timeout=dict(type="int"),
-            member_role_name=dict(type="str"),
-            region=dict(type="str"),
-            endpoint_url=dict(type="str"),
-            aws_profile=dict(type="str"),
-            assume_role_arn=dict(type="str"),
-            progress_interval=dict(type="float", default=2.0),
-            notify_topic_arn=dict(type="str"),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=SYNC_SPEC, supports_check_mode=True)
     module.fail_json(msg="orgiam.aws.sync runs as an action plugin on the controller; check the collection is installed whole")
 
 

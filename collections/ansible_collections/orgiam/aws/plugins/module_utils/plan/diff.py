@@ -1,98 +1,17 @@
 # -*- coding: utf-8 -*-
 # Copyright: orgiam developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Plan: what to do with one stack, given what is deployed and what is desired.
+"""Diff: what changes between a deployed template and a desired one, as people read it.
 
-Pure: no AWS call. The observed stack comes from ``stacks.describe_stack``.
+Pure: templates in, lines out. Resource-level changes (added, modified, removed logical ids) and,
+inside IAM resources, statement-level changes of every policy document; for templates orgiam does
+not render itself (bootstrap's files), the text with its parameters.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
-
-from .templates import HASH_TAG, MANAGED_BY_TAG, MANAGED_BY_VALUE
-
-STABLE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE"}
-FAILED_CREATE = {"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED"}
-NEEDS_CONTINUE = {"UPDATE_ROLLBACK_FAILED"}
-DELETE_FAILED = {"DELETE_FAILED"}
-
-# actions
-NOOP = "none"
-CREATE = "create"
-UPDATE = "update"
-DELETE = "delete"
-RECREATE = "recreate"  # delete a stack whose create failed, then create it again
-CONTINUE_AND_UPDATE = "continue-rollback-then-update"
-RETAIN = "retain"  # would delete, but the prune policy says not to
-WAIT = "wait"  # an operation is in progress; wait for it, then plan again
-REFUSE = "refuse"  # a stack orgiam does not own sits where orgiam would deploy
-
-CHANGING = {CREATE, UPDATE, DELETE, RECREATE, CONTINUE_AND_UPDATE}
-
-
-@dataclass(frozen=True)
-class StackState:
-    name: str
-    status: str
-    tags: dict[str, str] = field(default_factory=dict)
-    outputs: dict[str, str] = field(default_factory=dict)
-    stack_id: str = ""
-    status_reason: str = ""
-
-    @property
-    def managed_by_orgiam(self) -> bool:
-        return self.tags.get(MANAGED_BY_TAG) == MANAGED_BY_VALUE
-
-    @property
-    def template_hash(self) -> str:
-        return self.tags.get(HASH_TAG, "")
-
-
-@dataclass(frozen=True)
-class Decision:
-    action: str
-    reason: str
-
-    @property
-    def changes(self) -> bool:
-        return self.action in CHANGING
-
-
-def decide(observed: StackState | None, desired_hash: str | None, prune: str) -> Decision:
-    """What to do. ``desired_hash`` None means the account should have no stack."""
-    if observed is not None and not observed.managed_by_orgiam:
-        if desired_hash is None:
-            return Decision(NOOP, f"stack {observed.name} is not orgiam's; left alone")
-        return Decision(
-            REFUSE,
-            f"stack {observed.name} exists but orgiam did not create it (no {MANAGED_BY_TAG} tag); "
-            "rename or remove it, or change stack_prefix in settings.yml",
-        )
-    if desired_hash is None:
-        if observed is None:
-            return Decision(NOOP, "no roles target this account")
-        if prune == "apply":
-            return Decision(DELETE, "no roles target this account any more (prune: apply)")
-        return Decision(RETAIN, f"no roles target this account any more; kept because prune is '{prune}'")
-    if observed is None:
-        return Decision(CREATE, "new stack")
-    status = observed.status
-    if status.endswith("_IN_PROGRESS"):
-        return Decision(WAIT, f"stack is {status}")
-    if status in FAILED_CREATE:
-        return Decision(RECREATE, f"stack is {status} after a failed create; delete and create again")
-    if status in NEEDS_CONTINUE:
-        return Decision(CONTINUE_AND_UPDATE, f"stack is {status}; continue the rollback, then update")
-    if status in DELETE_FAILED:
-        return Decision(RECREATE, f"stack is {status}; retry the delete, then create")
-    if status in STABLE:
-        if observed.template_hash == desired_hash:
-            return Decision(NOOP, "up to date")
-        return Decision(UPDATE, "template or parameters changed")
-    return Decision(REFUSE, f"stack is in an unexpected state {status}")
 
 
 def template_changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, list[str]]:
@@ -180,3 +99,18 @@ def describe_changes(before: dict[str, Any] | None, after: dict[str, Any] | None
             lines.append(f"~ {_label(new[logical])}")
             lines += [f"    {line}" for line in _property_lines(old[logical].get("Properties", {}), new[logical].get("Properties", {}))]
     return lines
+
+
+def render_text(parameters: dict[str, str], body: str) -> str:
+    """A template file and its parameters as people read them in a diff."""
+    lines = ["# parameters"] + [f"{k}: {v}" for k, v in sorted(parameters.items())] + ["# template", body.rstrip()]
+    return "\n".join(lines) + "\n"
+
+
+def pretty(template: dict[str, Any] | None) -> str:
+    return "" if template is None else json.dumps(template, indent=2, sort_keys=True) + "\n"
+
+
+def diff_entry(where: str, before: str, after: str) -> dict[str, str]:
+    """One entry of Ansible's --diff: deployed against desired."""
+    return {"before_header": f"{where} (deployed)", "after_header": f"{where} (desired)", "before": before, "after": after}

@@ -16,12 +16,15 @@ from collections import Counter, defaultdict
 from datetime import datetime, timezone
 from typing import Any
 
-from .engine import FAILED, PLANNED, StackResult, SyncOutcome
+from ..model import Result, Status
 
-STATUS_ORDER = ("created", "updated", "deleted", "planned", "unchanged", "retained", "skipped", "failed")
+FAILED, PLANNED = str(Status.FAILED), str(Status.PLANNED)
+
+STATUS_ORDER = ("created", "updated", "deleted", "planned", "unchanged", "retained", "skipped", "stale", "failed")
 
 
-def build_report(outcome: SyncOutcome, accounts_seen: int, writes: list[str]) -> dict[str, Any]:
+def build_report(outcome: Any, accounts_seen: int, writes: list[str]) -> dict[str, Any]:
+    """The report of a sync (``usecases.sync.SyncOutcome``) as plain data: report.json."""
     members = outcome.members
     counts = Counter(r.status for r in members)
     per_account_calls = [r.api_calls for r in members if r.status != "skipped"]
@@ -35,10 +38,17 @@ def build_report(outcome: SyncOutcome, accounts_seen: int, writes: list[str]) ->
         "changes_planned": sum(1 for r in members + [outcome.central] if r.status == PLANNED and r.changed),
         "central": _strip(outcome.central),
         "failed_accounts": [
-            {"account_id": r.account_id, "account_name": r.account_name, "stack": r.stack_name, "error_code": r.error_code, "error": r.error}
+            {"account_id": r.task.account_id, "account_name": r.task.account_name, "stack": r.task.name,
+             "error_code": r.error_code, "error": r.error}
             for r in members + [outcome.central]
             if r.status == FAILED
         ],
+        "stale_accounts": [
+            {"account_id": r.task.account_id, "account_name": r.task.account_name, "stack": r.task.name, "reason": r.reason}
+            for r in members + [outcome.central]
+            if r.status == Status.STALE
+        ],
+        "plan_id": getattr(outcome, "plan_id", ""),
         "api_calls": {
             "total": outcome.total_api_calls,
             "max_per_account": max(per_account_calls, default=0),
@@ -50,13 +60,10 @@ def build_report(outcome: SyncOutcome, accounts_seen: int, writes: list[str]) ->
     }
 
 
-def _strip(result: StackResult) -> dict[str, Any]:
+def _strip(result: Result) -> dict[str, Any]:
     data = result.to_dict()
     data.pop("diff", None)  # templates live in the plan diff, not in the report
     return data
-
-
-CHANGING_STATUSES = ("created", "updated", "deleted", "planned")
 
 
 def ou_table(report: dict[str, Any]) -> list[str]:
@@ -88,8 +95,12 @@ def summary_text(report: dict[str, Any]) -> str:
     ]
     if report["accounts"]:
         lines.extend(ou_table(report))
+    if report.get("plan_id"):
+        lines.append(f"  applied the saved plan {report['plan_id']}")
     for failure in report["failed_accounts"]:
         lines.append(f"  FAILED {failure['account_name']} ({failure['account_id']}), {failure['stack']}: {failure['error']}")
+    for stale in report.get("stale_accounts", []):
+        lines.append(f"  STALE {stale['account_name']} ({stale['account_id']}), {stale['stack']}: {stale['reason']}")
     changed = sum(stacks[k] for k in ("created", "updated", "deleted")) + (1 if central["status"] in ("created", "updated") else 0)
     lines.append(f"  changes: {report['changes_planned'] if report['mode'] == 'check' else changed}")
     return "\n".join(lines) + "\n"
@@ -108,7 +119,7 @@ def summary_markdown(report: dict[str, Any]) -> str:
 def junit_xml(report: dict[str, Any]) -> str:
     """One test case per account stack (and the central stack), for CodeBuild report groups."""
     results = report["accounts"] + [report["central"]]
-    failures = sum(1 for r in results if r["status"] == FAILED)
+    failures = sum(1 for r in results if r["status"] in (FAILED, "stale"))
     skipped = sum(1 for r in results if r["status"] == "skipped")
     suite = ET.Element(
         "testsuite",
@@ -131,6 +142,9 @@ def junit_xml(report: dict[str, Any]) -> str:
         if r["status"] == FAILED:
             failure = ET.SubElement(case, "failure", message=r["error"][:500], type=r["error_code"] or "Error")
             failure.text = r["error"]
+        elif r["status"] == "stale":
+            failure = ET.SubElement(case, "failure", message=r["reason"][:500], type="StalePlan")
+            failure.text = r["reason"]
         elif r["status"] == "skipped":
             ET.SubElement(case, "skipped", message=r["reason"])
         else:
@@ -146,7 +160,8 @@ def retry_hosts(report: dict[str, Any]) -> list[str]:
     return sorted({r["hostname"] or r["account_id"] for r in report["accounts"] if r["status"] == FAILED})
 
 
-def write_report(report: dict[str, Any], directory: str, plan_diffs: list[dict[str, Any]] | None = None) -> dict[str, str]:
+def write_report(report: dict[str, Any], directory: str, plan_document: dict[str, Any] | None = None) -> dict[str, str]:
+    """report.json, summary.txt, summary.md, junit.xml, retry-hosts.txt; plan.json when given a plan (check mode)."""
     os.makedirs(directory, exist_ok=True)
     paths = {
         "json": os.path.join(directory, "report.json"),
@@ -165,20 +180,24 @@ def write_report(report: dict[str, Any], directory: str, plan_diffs: list[dict[s
         handle.write(summary_text(report))
     with open(paths["markdown"], "w", encoding="utf-8") as handle:
         handle.write(summary_markdown(report))
-    if report["mode"] == "check":
+    if plan_document is not None:
         paths["plan"] = os.path.join(directory, "plan.json")
         with open(paths["plan"], "w", encoding="utf-8") as handle:
-            json.dump({"report": report, "diffs": plan_diffs or []}, handle, indent=2, sort_keys=True)
+            json.dump(plan_document, handle, indent=2, sort_keys=True)
     return paths
 
 
-def plan_text(outcome: SyncOutcome) -> str:
+def plan_text(outcome: Any) -> str:
     """The org-wide plan: every changing stack with its resource and statement changes."""
     lines = []
     for r in outcome.members + [outcome.central]:
-        if not (r.changed or r.status == FAILED or r.action == "retain"):
+        if not (r.changed or r.status in (FAILED, Status.STALE) or r.action == "retain"):
             continue
-        where = f"{r.account_name} ({r.account_id}, {r.ou_path or 'root'}) {r.stack_name}"
+        task = r.task
+        where = f"{task.account_name} ({task.account_id}, {task.ou_path or 'root'}) {task.name}"
+        if r.status == Status.STALE:
+            lines.append(f"! {where}: stale: {r.reason}")
+            continue
         if r.status == FAILED:
             lines.append(f"! {where}: cannot plan: {r.error}")
             continue

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import difflib
 import glob
+import hashlib
 import json
 import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .aws_managed_policies import AWS_MANAGED_POLICY_PATHS
+from .managed_policies import AWS_MANAGED_POLICY_PATHS
 from .identity import IDENTITY_SCHEMA, Identity, IdentityInput, build_identity
 from .yamlsource import SourceDoc, SourceError, load_yaml_file
 
@@ -222,6 +223,7 @@ class Catalog:
     settings: Settings
     roles: tuple[RoleDef, ...] = field(default_factory=tuple)
     identity: Identity = field(default_factory=Identity)
+    digest: str = ""  # of every file of the catalog directory: a saved plan names the catalog it was made from
 
     def role(self, name: str) -> RoleDef:
         for role in self.roles:
@@ -483,7 +485,26 @@ def load_catalog(directory: str) -> Catalog:
     if problems:
         raise CatalogError(problems)
     assert settings is not None
-    return Catalog(directory=directory, settings=settings, roles=tuple(roles), identity=identity)
+    return Catalog(directory=directory, settings=settings, roles=tuple(roles), identity=identity,
+                   digest=catalog_digest(directory))
+
+
+def catalog_digest(directory: str) -> str:
+    """sha256 over the relative path and bytes of every file under the catalog directory (hidden ones aside).
+
+    Two checkouts of the same commit give the same digest; any edit, added or removed file changes it.
+    """
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(f for f in files if not f.startswith(".")):
+            path = os.path.join(root, name)
+            relative = os.path.relpath(path, directory).replace(os.sep, "/")
+            with open(path, "rb") as handle:
+                content = handle.read()
+            digest.update(f"{relative}\0{len(content)}\0".encode())
+            digest.update(content)
+    return digest.hexdigest()
 
 
 def _load_identity(directory: str) -> tuple[IdentityInput | None, list[SourceError]]:

@@ -11,13 +11,13 @@ growing interval and a deadline. Errors become ``AwsAccessError`` with one line 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .aws import AwsAccessError, explain_aws_error
-from .plan import StackState
-from .stacks import CAPABILITIES
+from ..model import StackState
+from .cloudformation import CAPABILITIES, parameter_list
+from .errors import AwsAccessError, call, error_code, explain_aws_error
+from .waiters import DEFAULT_CLOCK, Backoff, Clock, poll
 
 SERVICE_MANAGED = "SERVICE_MANAGED"
 DONE = {"SUCCEEDED", "FAILED", "STOPPED"}
@@ -63,26 +63,11 @@ class InstanceSummary:
         return shown
 
 
-def _code(exc: Exception) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-
-
-def _call(doing: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
-    try:
-        return fn(**kwargs)
-    except Exception as exc:
-        raise explain_aws_error(exc, doing=doing) from None
-
-
-def parameter_list(parameters: dict[str, str]) -> list[dict[str, str]]:
-    return [{"ParameterKey": key, "ParameterValue": value} for key, value in sorted(parameters.items())]
-
-
 def describe_stack_set(cfn: Any, name: str) -> StackSetState | None:
     try:
         data = cfn.describe_stack_set(StackSetName=name)["StackSet"]
     except Exception as exc:
-        if _code(exc) == "StackSetNotFoundException":
+        if error_code(exc) == "StackSetNotFoundException":
             return None
         raise explain_aws_error(exc, doing=f"describe stack set {name}") from None
     if data.get("Status") == "DELETED":
@@ -124,7 +109,7 @@ def create_stack_set(
     description: str,
 ) -> None:
     definition = _definition(name, body, parameters, tags, auto_deployment, description)
-    _call(f"create stack set {name}", cfn.create_stack_set, **definition, ManagedExecution={"Active": True})
+    call(f"create stack set {name}", cfn.create_stack_set, **definition, ManagedExecution={"Active": True})
 
 
 def update_stack_set(
@@ -133,13 +118,13 @@ def update_stack_set(
 ) -> str:
     """Template, parameters, tags and auto-deployment; every existing instance is updated. Returns the operation id."""
     definition = _definition(name, body, parameters, tags, auto_deployment, description)
-    response = _call(f"update stack set {name}", cfn.update_stack_set, **definition, OperationPreferences=OPERATION_PREFERENCES)
+    response = call(f"update stack set {name}", cfn.update_stack_set, **definition, OperationPreferences=OPERATION_PREFERENCES)
     return str(response["OperationId"])
 
 
 def create_instances(cfn: Any, name: str, ou_ids: list[str], regions: list[str]) -> str:
     """Deploy to every account under ``ou_ids`` (the root: the whole organization). Returns the operation id."""
-    response = _call(
+    response = call(
         f"deploy stack set {name} to {', '.join(ou_ids)}",
         cfn.create_stack_instances,
         StackSetName=name,
@@ -164,31 +149,28 @@ def running_operation(cfn: Any, name: str) -> str | None:
 
 
 def wait_operation(
-    cfn: Any, name: str, operation_id: str, timeout: float, sleep: Callable[[float], None] = time.sleep,
+    cfn: Any, name: str, operation_id: str, timeout: float, clock: Clock = DEFAULT_CLOCK,
     on_wait: Callable[[str, float], None] | None = None,
 ) -> str:
     """Poll until the operation is done. Returns SUCCEEDED; raises on FAILED, STOPPED or the deadline."""
-    started = time.monotonic()
-    delay = 0.0
-    while True:
-        if delay:
-            sleep(delay)
-        operation = _call(f"read operation {operation_id} of stack set {name}", cfn.describe_stack_set_operation,
-                          StackSetName=name, OperationId=operation_id)["StackSetOperation"]
-        status = str(operation.get("Status", ""))
-        if status == "SUCCEEDED":
-            return status
-        if status in DONE:
-            reason = operation.get("StatusReason") or "see the stack instances for the accounts that failed"
-            raise AwsAccessError(f"operation {operation_id} of stack set {name} ended {status}: {reason}", f"StackSet{status.title()}")
-        waited = time.monotonic() - started
-        if waited >= timeout:
-            raise AwsAccessError(
-                f"operation {operation_id} of stack set {name} still {status} after {int(timeout)} s; "
-                "it goes on in AWS: run the bootstrap again later to see it finish", "Timeout")
-        if on_wait is not None:
-            on_wait(status, waited)
-        delay = min(max(delay * 2, 2.0), 30.0)
+    def look() -> dict[str, Any]:
+        return call(f"read operation {operation_id} of stack set {name}", cfn.describe_stack_set_operation,
+                    StackSetName=name, OperationId=operation_id)["StackSetOperation"]
+
+    try:
+        operation = poll(
+            look, lambda op: str(op.get("Status", "")) in DONE, timeout,
+            lambda op: f"operation {operation_id} of stack set {name} still {op.get('Status', '')}",
+            Backoff(first=0.0, minimum=2.0, maximum=30.0), clock,
+            (lambda op, waited: on_wait(str(op.get("Status", "")), waited)) if on_wait else None,
+        )
+    except AwsAccessError as exc:
+        raise AwsAccessError(f"{exc}; it goes on in AWS: run the bootstrap again later to see it finish", exc.code) from None
+    status = str(operation.get("Status", ""))
+    if status != "SUCCEEDED":
+        reason = operation.get("StatusReason") or "see the stack instances for the accounts that failed"
+        raise AwsAccessError(f"operation {operation_id} of stack set {name} ended {status}: {reason}", f"StackSet{status.title()}")
+    return status
 
 
 def instance_summary(cfn: Any, name: str) -> InstanceSummary:
@@ -213,10 +195,10 @@ def instance_summary(cfn: Any, name: str) -> InstanceSummary:
 
 def trusted_access_enabled(cfn: Any) -> bool:
     """Whether StackSets may deploy through Organizations (DescribeOrganizationsAccess)."""
-    status = _call("read StackSets' trusted access with Organizations", cfn.describe_organizations_access)
+    status = call("read StackSets' trusted access with Organizations", cfn.describe_organizations_access)
     return str(status.get("Status", "")) == "ENABLED"
 
 
 def activate_trusted_access(cfn: Any) -> None:
     """ActivateOrganizationsAccess: enables trusted access and the service-linked roles StackSets needs."""
-    _call("activate StackSets' trusted access with Organizations", cfn.activate_organizations_access)
+    call("activate StackSets' trusted access with Organizations", cfn.activate_organizations_access)

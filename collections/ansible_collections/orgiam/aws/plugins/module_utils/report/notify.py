@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .aws import explain_aws_error
+from ..aws.errors import explain_aws_error
 from .report import summary_text
 
 SUBJECT_MAX = 100  # SNS subject limit

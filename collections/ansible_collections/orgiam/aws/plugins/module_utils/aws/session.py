@@ -1,19 +1,24 @@
 # -*- coding: utf-8 -*-
 # Copyright: orgiam developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""AWS access for every orgiam step: sessions, clients, assumed roles, call counting, errors.
+"""AWS access for every orgiam step: settings, sessions, clients, assumed roles, call counting.
 
 Plain Python: no Ansible imports. Every client honours an explicit endpoint or
 ``AWS_ENDPOINT_URL`` (botocore reads it itself), uses botocore's ``standard``
 retry mode for throttling, and counts the API operations it makes, per account,
 so that the engine can report and tests can assert how many calls a sync costs.
+The region comes from one chain (option, ``AWS_REGION``, ``AWS_DEFAULT_REGION``, the
+profile, us-east-1) and the partition from the region, so that GovCloud and China work.
+Assumed-role credentials are refreshed before they expire, however long a run takes.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import Counter
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,26 +31,28 @@ try:
 except ImportError:  # pragma: no cover - reported by the callers
     HAS_BOTO3 = False
 
+from .errors import ENDPOINT_ENV, AwsAccessError, explain_aws_error, is_write_operation
+
 DEFAULT_REGION = "us-east-1"
 DEFAULT_MEMBER_ROLE = "OrganizationAccountAccessRole"
-ENDPOINT_ENV = "AWS_ENDPOINT_URL"
-
-# Operations that only read. Anything else counts as a write (tests use this to
-# prove that check mode writes nothing).
-READ_PREFIXES = ("Describe", "List", "Get", "AssumeRole", "Validate", "Estimate")
-
-
-class AwsAccessError(Exception):
-    """An AWS error explained in one line, with the error code when AWS gave one."""
-
-    def __init__(self, message: str, code: str = "") -> None:
-        super().__init__(message)
-        self.code = code
+# assumed credentials are renewed when less than this is left: a client made now lives through
+# its task (a stack operation waits at most stack_timeout_seconds, 900 s by default)
+REFRESH_MARGIN_SECONDS = 20 * 60
+PARTITION_PREFIXES = (("us-gov-", "aws-us-gov"), ("cn-", "aws-cn"), ("us-isob-", "aws-iso-b"), ("us-iso-", "aws-iso"),
+                      ("eu-isoe-", "aws-iso-e"), ("us-isof-", "aws-iso-f"))
 
 
-def is_write_operation(operation: str) -> bool:
-    return not operation.startswith(READ_PREFIXES)
+def region_from_environment(explicit: str | None = None) -> str:
+    """The region chain every orgiam entry point uses: the option, then the environment, then us-east-1."""
+    return explicit or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
 
+
+def partition_of(region: str) -> str:
+    """The ARN partition of a region: aws, aws-us-gov, aws-cn, ..."""
+    for prefix, partition in PARTITION_PREFIXES:
+        if region.startswith(prefix):
+            return partition
+    return "aws"
 
 def botocore_config(max_pool: int = 10) -> "botocore.config.Config":
     return botocore.config.Config(
@@ -54,51 +61,6 @@ def botocore_config(max_pool: int = 10) -> "botocore.config.Config":
         read_timeout=60,
         max_pool_connections=max_pool,
     )
-
-
-def endpoint_hint(endpoint_url: str | None) -> str:
-    if endpoint_url:
-        return (
-            f"nothing answers at {endpoint_url}: start the emulator with `make emulator`, "
-            f"or unset {ENDPOINT_ENV} to use AWS itself"
-        )
-    return "check your network connection and AWS region"
-
-
-def one_line(text: str, limit: int = 400) -> str:
-    """The first line of an error, trimmed: HTML bodies and stack dumps stay out of reports."""
-    first = text.strip().splitlines()[0] if text.strip() else ""
-    return first if len(first) <= limit else first[: limit - 3] + "..."
-
-
-def explain_aws_error(exc: BaseException, endpoint_url: str | None = None, doing: str = "") -> AwsAccessError:
-    """Turn a boto3/botocore exception into one clear line (no traceback)."""
-    error = _explain(exc, endpoint_url, doing)
-    return AwsAccessError(one_line(str(error)), error.code)
-
-
-def _explain(exc: BaseException, endpoint_url: str | None, doing: str) -> AwsAccessError:
-    prefix = f"{doing}: " if doing else ""
-    if isinstance(exc, AwsAccessError):
-        return AwsAccessError(prefix + str(exc), exc.code)
-    if not HAS_BOTO3:
-        return AwsAccessError(prefix + str(exc))
-    if isinstance(exc, botocore.exceptions.NoCredentialsError):
-        return AwsAccessError(
-            prefix + "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
-            "AWS_SECRET_ACCESS_KEY (for the emulator any value works, e.g. 'testing')",
-            "NoCredentials",
-        )
-    if isinstance(exc, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError)):
-        return AwsAccessError(prefix + endpoint_hint(endpoint_url or os.environ.get(ENDPOINT_ENV)), "EndpointUnreachable")
-    if isinstance(exc, botocore.exceptions.ClientError):
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", "Unknown"))
-        message = str(error.get("Message", "")).strip()
-        return AwsAccessError(f"{prefix}{code}: {message}" if message else f"{prefix}{code}", code)
-    if isinstance(exc, botocore.exceptions.BotoCoreError):
-        return AwsAccessError(prefix + str(exc), type(exc).__name__)
-    return AwsAccessError(f"{prefix}{type(exc).__name__}: {exc}")
 
 
 @dataclass
@@ -153,8 +115,9 @@ class AwsClients:
     """Creates clients for the caller's account and for member accounts.
 
     Member accounts are reached by assuming ``member_role_name`` there. Assumed
-    credentials are cached per account for the life of the object. Client
-    creation shares one botocore session (it is not thread-safe, so a lock
+    credentials are cached per account and assumed again when less than
+    ``REFRESH_MARGIN_SECONDS`` of them are left, so a run of any length keeps working.
+    Client creation shares one botocore session (it is not thread-safe, so a lock
     guards it); the clients themselves are used from many threads.
     """
 
@@ -165,8 +128,8 @@ class AwsClients:
         self.call_log = call_log or CallLog()
         self._config = botocore_config(max_pool)
         self._lock = threading.Lock()
-        self._credentials: dict[str, dict[str, str]] = {}
-        self._caller_account: str | None = None
+        self._credentials: dict[str, dict[str, Any]] = {}
+        self._identity: tuple[str, str] | None = None
         self._session = boto3.Session(
             profile_name=settings.profile or None,
             aws_access_key_id=settings.access_key or None,
@@ -174,26 +137,36 @@ class AwsClients:
             aws_session_token=settings.session_token or None,
             region_name=settings.region or DEFAULT_REGION,
         )
-        self._base_credentials: dict[str, str] | None = None
-        if settings.assume_role_arn:
-            self._base_credentials = self._assume(settings.assume_role_arn, None, account_label="caller")
 
     @property
     def endpoint_url(self) -> str | None:
         return self.settings.endpoint_url or os.environ.get(ENDPOINT_ENV) or None
 
-    def _make_client(self, service: str, credentials: dict[str, str] | None, account_label: str, region: str | None = None) -> Any:
-        kwargs: dict[str, Any] = {"config": self._config, "region_name": region or self.settings.region or DEFAULT_REGION}
+    @property
+    def region(self) -> str:
+        return self.settings.region or DEFAULT_REGION
+
+    @property
+    def partition(self) -> str:
+        """The partition of the region orgiam works in (aws, aws-us-gov, aws-cn, ...)."""
+        return partition_of(self.region)
+
+    def _make_client(
+        self, service: str, credentials: dict[str, Any] | None, account_label: str, region: str | None = None,
+        config: Any = None,
+    ) -> Any:
+        kwargs: dict[str, Any] = {"config": config or self._config, "region_name": region or self.region}
         if self.settings.endpoint_url:
             kwargs["endpoint_url"] = self.settings.endpoint_url
         if self.settings.verify is not None:
             kwargs["verify"] = self.settings.verify
-        creds = credentials or self._base_credentials
-        if creds:
+        if credentials is None and self.settings.assume_role_arn:
+            credentials = self._cached("caller", self.settings.assume_role_arn, base=True)
+        if credentials:
             kwargs.update(
-                aws_access_key_id=creds["AccessKeyId"],
-                aws_secret_access_key=creds["SecretAccessKey"],
-                aws_session_token=creds["SessionToken"],
+                aws_access_key_id=credentials["AccessKeyId"],
+                aws_secret_access_key=credentials["SecretAccessKey"],
+                aws_session_token=credentials["SessionToken"],
             )
         with self._lock:
             client = self._session.client(service, **kwargs)
@@ -205,52 +178,77 @@ class AwsClients:
         client.meta.events.register("before-call", count)
         return client
 
-    def _assume(self, role_arn: str, credentials: dict[str, str] | None, account_label: str) -> dict[str, str]:
-        sts = self._make_client("sts", credentials, account_label)
+    def _assume(self, role_arn: str, account_label: str, base: bool) -> dict[str, Any]:
+        # the caller's role (assume_role_arn) is assumed with the caller's own credentials; member
+        # roles with the caller's role when there is one
+        sts = self._make_client("sts", _OWN if base else None, account_label)
         try:
             response = sts.assume_role(RoleArn=role_arn, RoleSessionName=self.settings.session_name)
         except Exception as exc:  # botocore raises many kinds; all become one line
             raise explain_aws_error(exc, self.endpoint_url, f"cannot assume {role_arn}") from None
-        return response["Credentials"]
+        return dict(response["Credentials"])
+
+    def _cached(self, key: str, role_arn: str, base: bool = False) -> dict[str, Any]:
+        with self._lock:
+            creds = self._credentials.get(key)
+        if creds is None or not fresh(creds):
+            creds = self._assume(role_arn, key if not base else "caller", base)
+            with self._lock:
+                self._credentials[key] = creds
+        return creds
 
     def client(self, service: str, region: str | None = None) -> Any:
         """A client for the caller's own account (or the role given by assume_role_arn)."""
         return self._make_client(service, None, "caller", region)
 
-    def member_client(self, service: str, account_id: str, partition: str = "aws") -> Any:
-        """A client acting in ``account_id`` through the member role (cached credentials).
+    def member_role_arn(self, account_id: str) -> str:
+        return f"arn:{self.partition}:iam::{account_id}:role/{self.settings.member_role_name}"
+
+    def member_client(self, service: str, account_id: str, region: str | None = None) -> Any:
+        """A client acting in ``account_id`` through the member role (cached, refreshed credentials).
 
         Every account is reached through the member role, the caller's own included (a
         pipeline's build role deploys nothing itself), except the management account when
         the caller is in it.
         """
         if account_id == self.settings.management_account_id and account_id == self.caller_account_id():
-            return self._make_client(service, None, account_id)
-        with self._lock:
-            creds = self._credentials.get(account_id)
-        if creds is None:
-            role_arn = f"arn:{partition}:iam::{account_id}:role/{self.settings.member_role_name}"
-            creds = self._assume(role_arn, None, account_id)
-            with self._lock:
-                self._credentials[account_id] = creds
-        return self._make_client(service, creds, account_id)
+            return self._make_client(service, None, account_id, region)
+        creds = self._cached(account_id, self.member_role_arn(account_id))
+        return self._make_client(service, creds, account_id, region)
 
-    def caller_account_id(self) -> str:
-        """Who we are; also the preflight: a dead endpoint or missing credentials fail here, fast.
+    def caller_identity(self) -> tuple[str, str]:
+        """(account id, ARN) of the caller; also the preflight: a dead endpoint or missing credentials fail here.
 
         This one call gets two attempts, not the eight that ride out throttling, so a
         typo in AWS_ENDPOINT_URL is reported in about a second.
         """
-        if self._caller_account is None:
-            quick = botocore.config.Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=3, read_timeout=20)
-            saved, self._config = self._config, self._config.merge(quick)
-            try:
-                sts = self._make_client("sts", None, "caller")
-            finally:
-                self._config = saved
+        if self._identity is None:
+            quick = self._config.merge(botocore.config.Config(
+                retries={"mode": "standard", "max_attempts": 2}, connect_timeout=3, read_timeout=20))
+            sts = self._make_client("sts", None, "caller", config=quick)
             try:
                 ident = sts.get_caller_identity()
             except Exception as exc:
                 raise explain_aws_error(exc, self.endpoint_url, "cannot call AWS") from None
-            self._caller_account = str(ident["Account"])
-        return self._caller_account
+            self._identity = (str(ident["Account"]), str(ident.get("Arn", "")))
+        return self._identity
+
+    def caller_account_id(self) -> str:
+        return self.caller_identity()[0]
+
+
+# the caller's own credentials (from the standard chain), even when assume_role_arn is set
+_OWN: dict[str, Any] = {}
+
+
+def fresh(credentials: dict[str, Any], now: float | None = None) -> bool:
+    """Whether assumed credentials have more than REFRESH_MARGIN_SECONDS left (no Expiration: yes)."""
+    expiration = credentials.get("Expiration")
+    if expiration is None:
+        return True
+    if isinstance(expiration, str):
+        expiration = datetime.fromisoformat(expiration.replace("Z", "+00:00"))
+    if expiration.tzinfo is None:
+        expiration = expiration.replace(tzinfo=timezone.utc)
+    left = expiration.timestamp() - (time.time() if now is None else now)
+    return left > REFRESH_MARGIN_SECONDS

@@ -1,0 +1,143 @@
+# -*- coding: utf-8 -*-
+# Copyright: orgiam developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Bootstrap's templates: CloudFormation files shipped with the collection, deployed as they are, with
+parameters filled by name and checked against each template's own AllowedValues and AllowedPattern.
+
+Where the files are: ``templates_dir()`` (the collection's ``files/cicd``), unless a directory is given.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from ..aws.cloudformation import TEMPLATE_BODY_MAX_BYTES
+from ..catalog.pipeline import BootstrapInputError
+from ..model import Desired
+from .common import template_hash
+
+# orgiam's own roles (the fixed interface with cicd/pipeline.yml)
+ORGIAM_PATH = "/orgiam/"
+BUILD_ROLE_NAME = "orgiam-sync-build"
+DEPLOYER_ROLE_NAME = "orgiam-deployer"
+READER_ROLE_NAME = "orgiam-organization-reader"
+
+DEPLOYER_TEMPLATE = os.path.join("bootstrap", "deployer-role.yml")
+READER_TEMPLATE = os.path.join("bootstrap", "organization-reader.yml")
+PIPELINE_TEMPLATE = "pipeline.yml"
+EVENTS_TEMPLATE = "management-events.yml"
+
+# Organizations is a global service: its CloudTrail events arrive on the default bus of this region
+EVENTS_REGION = {"aws": "us-east-1", "aws-us-gov": "us-gov-west-1", "aws-cn": "cn-northwest-1"}
+
+
+def templates_dir() -> str:
+    """The templates shipped inside the collection (plugins/module_utils/render/ -> files/cicd)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.path.normpath(os.path.join(here, "..", "..", "..", "files", "cicd"))
+
+
+@dataclass(frozen=True)
+class TemplateFile:
+    """A CloudFormation template as it is deployed (its text) and the parameters it declares."""
+
+    path: str  # as shown to people
+    body: str
+    parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation YAML: short-form intrinsic functions (!Ref, !Sub, ...) become their long form."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if tag_suffix == "Ref":
+        return {"Ref": value}
+    if tag_suffix == "Condition":
+        return {"Condition": value}
+    return {f"Fn::{tag_suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+def read_template(directory: str, relative: str) -> TemplateFile:
+    """Read a template file; a missing or unreadable one raises BootstrapInputError."""
+    path = os.path.join(directory, relative)
+    display = os.path.relpath(path) if not os.path.relpath(path).startswith("..") else path
+    if not os.path.exists(path):
+        raise BootstrapInputError([f"{display} does not exist: bootstrap deploys it; check the templates directory ({directory})"])
+    with open(path, encoding="utf-8") as handle:
+        body = handle.read()
+    try:
+        data = yaml.load(body, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise BootstrapInputError([f"{display}: not a valid CloudFormation template: {exc}"]) from None
+    if not isinstance(data, dict) or "Resources" not in data:
+        raise BootstrapInputError([f"{display}: not a CloudFormation template (no Resources)"])
+    if len(body.encode()) > TEMPLATE_BODY_MAX_BYTES:
+        raise BootstrapInputError([f"{display} is {len(body.encode())} bytes, more than CloudFormation's {TEMPLATE_BODY_MAX_BYTES} for a template body"])
+    return TemplateFile(display, body, dict(data.get("Parameters") or {}))
+
+
+def fill_parameters(template: TemplateFile, known: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The values for the parameters a template declares, checked against its AllowedValues/AllowedPattern.
+
+    An empty value is left to the template's default. A parameter bootstrap has no value for must
+    have a default.
+    """
+    values: dict[str, str] = {}
+    problems = []
+    for name, spec in sorted(template.parameters.items()):
+        spec = spec if isinstance(spec, dict) else {}
+        value = known.get(name, "")
+        if value == "" and "Default" in spec:
+            continue
+        if name not in known:
+            problems.append(f"{template.path}: parameter {name} has no default, and bootstrap has no value for it; "
+                            f"give it a Default (bootstrap knows: {', '.join(sorted(known))})")
+            continue
+        allowed = spec.get("AllowedValues")
+        if isinstance(allowed, list) and value not in [str(v) for v in allowed]:
+            problems.append(f"{template.path}: parameter {name}: '{value}' is not one of {', '.join(map(str, allowed))}")
+        pattern = spec.get("AllowedPattern")
+        try:
+            mismatch = isinstance(pattern, str) and not re.fullmatch(pattern, value)
+        except re.error:  # a Java pattern Python cannot read: CloudFormation checks it itself
+            mismatch = False
+        if mismatch:
+            problems.append(f"{template.path}: parameter {name}: '{value}' does not match {pattern}")
+        values[name] = value
+    return values, problems
+
+
+def events_region(partition: str) -> str:
+    return EVENTS_REGION.get(partition, "us-east-1")
+
+
+
+
+def build_role_arn(partition: str, pipeline_account_id: str) -> str:
+    return f"arn:{partition}:iam::{pipeline_account_id}:role{ORGIAM_PATH}{BUILD_ROLE_NAME}"
+
+
+def desired_file(template: TemplateFile | None, parameters: dict[str, str] | None = None, extra: dict[str, Any] | None = None) -> Desired:
+    """A template file with its parameters as a task's desired state; the hash covers all three."""
+    if template is None:
+        return Desired(None, None)
+    parameters, extra = dict(parameters or {}), dict(extra or {})
+    digest = template_hash({"body": template.body, "parameters": parameters, **extra})
+    return Desired(template.body, digest, parameters=parameters, source_path=template.path, extra=extra)

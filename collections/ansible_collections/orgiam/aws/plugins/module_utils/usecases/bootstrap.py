@@ -1,0 +1,404 @@
+# -*- coding: utf-8 -*-
+# Copyright: orgiam developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Bootstrap: install orgiam into an organization once, from the management account.
+
+What it deploys (every template is a file of the collection's ``files/cicd``, deployed as it is, with
+parameters):
+
+1. StackSets' trusted access with Organizations (``ActivateOrganizationsAccess``), if it is off;
+2. the service-managed StackSet ``<prefix>-deployer`` (``bootstrap/deployer-role.yml``) with
+   auto-deployment on, targeting the organization's root: every member account, nested OUs included,
+   gets the role ``/orgiam/orgiam-deployer``, and so does every account created or moved later,
+   without a run;
+3. in the management account, which StackSets never targets, the stack ``<prefix>-organization-reader``
+   (``bootstrap/organization-reader.yml``) and, when the catalog targets the management account
+   (or makes it the central account), the stack ``<prefix>-deployer`` from the same deployer template;
+4. the pipeline stack ``<prefix>-pipeline`` (``pipeline.yml``) in the account settings.yml names
+   under ``pipeline.account``, reached through ``OrganizationAccountAccessRole``;
+5. the stack ``<prefix>-management-events`` (``management-events.yml``) in the management account,
+   in the region where Organizations' events arrive, forwarding them to the pipeline account.
+
+Each is a task of the same engine as the sync (``apply/engine.py``). The run: check the input without
+AWS (:func:`load_inputs`), read the organization and check it (:func:`discover`,
+:func:`check_organization`), build the tasks as plain data (:func:`bootstrap_tasks`), plan every task
+with reads only, and only then, unless in check mode, apply them in order. A task that cannot be
+planned stops the run before any write; one that fails to apply stops the tasks after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..apply.engine import Engine
+from ..apply.operators import Context
+from ..aws.errors import error_code, explain_aws_error
+from ..aws.session import AwsClients
+from ..catalog import Catalog
+from ..catalog.pipeline import BootstrapInputError, PipelineSettings, pipeline_settings, role_path_problems, source_problems
+from ..catalog.pipeline import CONNECTION_ARN
+from ..model import NOTHING, Account, Kind, Result, Status, Task
+from ..render.bootstrap import (
+    DEPLOYER_ROLE_NAME,
+    DEPLOYER_TEMPLATE,
+    EVENTS_TEMPLATE,
+    ORGIAM_PATH,
+    PIPELINE_TEMPLATE,
+    READER_ROLE_NAME,
+    READER_TEMPLATE,
+    TemplateFile,
+    build_role_arn,
+    desired_file,
+    events_region,
+    fill_parameters,
+    read_template,
+)
+from ..resolve import ACTIVE, find_account, role_targets
+
+PARTS = ("deployer", "management", "pipeline")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    catalog: Catalog
+    pipeline: PipelineSettings
+    templates: dict[str, TemplateFile]  # DEPLOYER_TEMPLATE, READER_TEMPLATE, ... -> file
+    parts: tuple[str, ...] = PARTS
+
+
+def load_inputs(catalog: Catalog, templates_dir: str, parts: tuple[str, ...] = PARTS) -> Inputs:
+    """Everything bootstrap needs that AWS does not give, checked. Raises BootstrapInputError."""
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown or not parts:
+        raise BootstrapInputError([f"parts must be some of {', '.join(PARTS)}; got {', '.join(parts) or 'none'}"])
+    pipeline = pipeline_settings(catalog)
+    problems = source_problems(pipeline, catalog.settings.source) + role_path_problems(catalog)
+    wanted = [DEPLOYER_TEMPLATE]
+    if "management" in parts:
+        wanted.append(READER_TEMPLATE)
+    if "pipeline" in parts:
+        wanted += [PIPELINE_TEMPLATE, EVENTS_TEMPLATE]
+    templates = {}
+    for relative in wanted:
+        try:
+            templates[relative] = read_template(templates_dir, relative)
+        except BootstrapInputError as exc:
+            problems += exc.problems
+    if problems:
+        raise BootstrapInputError(problems)
+    return Inputs(catalog, pipeline, templates, tuple(p for p in PARTS if p in parts))
+
+
+# --- the organization ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrgFacts:
+    caller_account_id: str
+    partition: str
+    management_account_id: str
+    organization_id: str
+    root_id: str
+    accounts: tuple[Account, ...]
+
+    @property
+    def management(self) -> Account:
+        return next(a for a in self.accounts if a.id == self.management_account_id)
+
+    def name_of(self, account_id: str) -> str:
+        return next((a.name for a in self.accounts if a.id == account_id), account_id)
+
+
+def discover(clients: AwsClients) -> OrgFacts:
+    """Who calls, and the organization (management account, root, every account): reads only.
+
+    Raises BootstrapInputError when the caller is not the organization's management account.
+    """
+    caller, arn = clients.caller_identity()
+    partition = arn.split(":")[1] if arn.startswith("arn:") else clients.partition
+    org = clients.client("organizations")
+    try:
+        organization = org.describe_organization()["Organization"]
+    except Exception as exc:
+        code = error_code(exc)
+        if code == "AWSOrganizationsNotInUseException":
+            raise BootstrapInputError([
+                f"account {caller} (your credentials) is not in an AWS Organization: run bootstrap with credentials "
+                "of your organization's management account"]) from None
+        if code in ("AccessDeniedException", "AccessDenied"):
+            raise BootstrapInputError([
+                f"account {caller} (your credentials) may not read the organization ({explain_aws_error(exc)}): "
+                "run bootstrap with credentials of the organization's management account"]) from None
+        raise explain_aws_error(exc, clients.endpoint_url, "read the organization") from None
+    management_id = str(organization["MasterAccountId"])
+    if caller != management_id:
+        raise BootstrapInputError([
+            f"bootstrap needs credentials of the organization's management account {management_id}; yours are of "
+            f"account {caller}. Service-managed StackSets, the management account's stacks and trusted access "
+            "can only be set up from there (e.g. export AWS_PROFILE=<management profile>)"])
+    try:
+        root_id = str(org.list_roots()["Roots"][0]["Id"])
+        accounts = []
+        for page in org.get_paginator("list_accounts").paginate():
+            for item in page.get("Accounts", []):
+                account_id = str(item["Id"])
+                accounts.append(Account(
+                    id=account_id, name=str(item.get("Name", account_id)),
+                    status=str(item.get("State") or item.get("Status") or ""),
+                    is_management=account_id == management_id,
+                ))
+    except Exception as exc:
+        raise explain_aws_error(exc, clients.endpoint_url, "list the organization's accounts") from None
+    if not any(a.id == management_id for a in accounts):
+        accounts.append(Account(id=management_id, name=management_id, is_management=True))
+    return OrgFacts(caller, partition, management_id, str(organization["Id"]), root_id,
+                    tuple(sorted(accounts, key=lambda a: a.id)))
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Which accounts the settings name, once checked against the organization."""
+
+    central: Account
+    pipeline: Account
+    management_targeted: bool  # the deployer role is also needed in the management account
+
+
+def _account_problem(label: str, ref: str, facts: OrgFacts, where: str) -> str:
+    names = sorted(f"{a.name} ({a.id})" for a in facts.accounts if a.status == ACTIVE)
+    listing = ", ".join(names[:15]) + (f", ... ({len(names)} in all)" if len(names) > 15 else "")
+    return (f"{where}: field '{label}': account '{ref}' is not in the organization {facts.organization_id}; "
+            f"name an ACTIVE account by id or name: {listing}")
+
+
+def check_organization(inputs: Inputs, facts: OrgFacts, region: str) -> Placement:
+    """The settings against the organization. Raises BootstrapInputError listing every problem."""
+    settings = inputs.catalog.settings
+    problems = []
+    found: dict[str, Account] = {}
+    for label, ref in (("central_account", settings.central_account), ("pipeline.account", inputs.pipeline.account)):
+        account = find_account(ref, facts.accounts)
+        if account is None:
+            problems.append(_account_problem(label, ref, facts, settings.source))
+        elif account.status != ACTIVE:
+            problems.append(f"{settings.source}: field '{label}': account '{account.name}' ({account.id}) is {account.status}; choose an ACTIVE account")
+        else:
+            found[label] = account
+    arn = inputs.pipeline.connection_arn
+    match = CONNECTION_ARN.match(arn) if arn else None
+    if arn and match is None:
+        problems.append(f"{settings.source}: field 'pipeline.source.connection_arn': '{arn}' is not a CodeConnections connection ARN")
+    if match and "pipeline.account" in found:
+        if match.group(4) != found["pipeline.account"].id:
+            problems.append(
+                f"{settings.source}: field 'pipeline.source.connection_arn': the connection is in account {match.group(4)}, "
+                f"not in the pipeline account {found['pipeline.account'].name} ({found['pipeline.account'].id}); "
+                "make the connection in the pipeline account")
+        if match.group(3) != region:
+            problems.append(
+                f"{settings.source}: field 'pipeline.source.connection_arn': the connection is in region {match.group(3)}, "
+                f"the pipeline in {region}; a pipeline uses a connection of its own region")
+    if problems:
+        raise BootstrapInputError(problems)
+    management = facts.management
+    targeted = any(role_targets(role, management) for role in inputs.catalog.roles)
+    return Placement(found["central_account"], found["pipeline.account"], targeted or found["central_account"].is_management)
+
+
+# --- the tasks: plain data -----------------------------------------------------------------------
+
+
+def known_parameters(inputs: Inputs, facts: OrgFacts, placement: Placement, region: str) -> dict[str, str]:
+    """Every value bootstrap can give a template parameter, by the parameter's name."""
+    settings = inputs.catalog.settings
+    pipeline = inputs.pipeline
+    partition = facts.partition
+    pipeline_id = placement.pipeline.id
+    return {
+        "BuildRoleArn": build_role_arn(partition, pipeline_id),
+        "CentralAccountId": placement.central.id,
+        "StackPrefix": settings.stack_prefix,
+        "RolePath": settings.role_path,
+        "TemplateBucket": settings.template_bucket,
+        "SourceProvider": pipeline.provider,
+        "RepositoryName": pipeline.repository,
+        "BranchName": pipeline.branch,
+        "ConnectionArn": pipeline.connection_arn,
+        "ApprovalRequired": "true" if pipeline.approval else "false",
+        "ScheduleExpression": pipeline.schedule,
+        "NotificationEmail": pipeline.notify_email,
+        "ManagementAccountId": facts.management_account_id,
+        "OrganizationId": facts.organization_id,
+        "PipelineAccountId": pipeline_id,
+        "PipelineRegion": region,
+        "EventBusArn": f"arn:{partition}:events:{region}:{pipeline_id}:event-bus/default",
+        "PipelineEventBusArn": f"arn:{partition}:events:{region}:{pipeline_id}:event-bus/default",
+        "TargetEventBusArn": f"arn:{partition}:events:{region}:{pipeline_id}:event-bus/default",
+        "OrganizationReaderRoleArn": f"arn:{partition}:iam::{facts.management_account_id}:role{ORGIAM_PATH}{READER_ROLE_NAME}",
+        "DeployerRoleName": DEPLOYER_ROLE_NAME,
+        "DeployerRolePath": ORGIAM_PATH,
+        "MemberRoleName": DEPLOYER_ROLE_NAME,
+    }
+
+
+def bootstrap_tasks(inputs: Inputs, facts: OrgFacts, placement: Placement, region: str) -> list[Task]:
+    """What bootstrap must deploy, in order. Pure. Raises BootstrapInputError for template parameters."""
+    prefix = inputs.catalog.settings.stack_prefix
+    known = known_parameters(inputs, facts, placement, region)
+    management = facts.management
+    problems: list[str] = []
+
+    def desired(relative: str, extra: dict[str, Any] | None = None) -> Any:
+        template = inputs.templates[relative]
+        values, found = fill_parameters(template, known)
+        problems.extend(found)
+        return desired_file(template, values, extra)
+
+    def task(key: str, title: str, kind: Kind, account: Account, task_region: str, name: str = "", **more: Any) -> Task:
+        return Task(key, kind, account.id, account.name, task_region, name, title=title, partition=facts.partition, **more)
+
+    tasks = [task("trusted-access", "StackSets' trusted access with Organizations", Kind.TRUSTED_ACCESS, management, region)]
+    deployer = desired(DEPLOYER_TEMPLATE, {"auto_deployment": {"Enabled": True, "RetainStacksOnAccountRemoval": False},
+                                           "targets": [facts.root_id], "regions": [region]})
+    tasks.append(task("deployer-stackset", f"deployer role {ORGIAM_PATH}{DEPLOYER_ROLE_NAME} in every member account "
+                      "(service-managed StackSet)", Kind.STACKSET, management, region, f"{prefix}-deployer",
+                      desired=deployer, stack_kind="bootstrap-deployer", targets=(facts.root_id,)))
+    if "management" in inputs.parts:
+        tasks.append(task("organization-reader", "organization reader role in the management account", Kind.STACK, management,
+                          region, f"{prefix}-organization-reader", desired=desired(READER_TEMPLATE),
+                          stack_kind="bootstrap-organization-reader"))
+        tasks.append(task("management-deployer", "deployer role in the management account", Kind.STACK, management, region,
+                          f"{prefix}-deployer",
+                          desired=desired(DEPLOYER_TEMPLATE) if placement.management_targeted else NOTHING,
+                          stack_kind="bootstrap-deployer",
+                          reason_if_absent="the catalog does not target the management account"))
+    if "pipeline" in inputs.parts:
+        tasks.append(task("pipeline", "orgiam's pipeline", Kind.STACK, placement.pipeline, region, f"{prefix}-pipeline",
+                          desired=desired(PIPELINE_TEMPLATE), stack_kind="bootstrap-pipeline"))
+        tasks.append(task("management-events", "Organizations events forwarded to the pipeline", Kind.STACK, management,
+                          events_region(facts.partition), f"{prefix}-management-events", desired=desired(EVENTS_TEMPLATE),
+                          stack_kind="bootstrap-management-events"))
+    if problems:
+        raise BootstrapInputError(problems)
+    return tasks
+
+
+# --- the whole run --------------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    check: bool = False
+    diff: bool = False
+    timeout: float = 900.0  # one stack operation
+    stackset_timeout: float = 3600.0  # one stack set operation (every account of the organization)
+    prune: str = "plan"  # for the management account's deployer stack when the catalog stops targeting it
+
+
+@dataclass
+class Outcome:
+    results: list[Result]
+    check: bool
+    facts: OrgFacts | None = None
+
+    @property
+    def failed(self) -> list[Result]:
+        return [r for r in self.results if r.status == Status.FAILED]
+
+    @property
+    def changed(self) -> bool:
+        return any(r.changed for r in self.results)
+
+    def to_dict(self) -> dict[str, Any]:
+        facts = self.facts
+        return {
+            "mode": "check" if self.check else "apply",
+            "ok": not self.failed,
+            "changed": self.changed,
+            "management_account_id": facts.management_account_id if facts else "",
+            "organization_id": facts.organization_id if facts else "",
+            "steps": [step_dict(r) for r in self.results],
+        }
+
+
+def step_dict(result: Result) -> dict[str, Any]:
+    data = result.to_dict()
+    desired = result.task.desired
+    data.update(template=desired.source_path, parameters=dict(desired.parameters))
+    return data
+
+
+def run_bootstrap(
+    clients: AwsClients,
+    inputs: Inputs,
+    region: str,
+    options: Options,
+    on_step: Callable[[Result, str], None] | None = None,
+) -> Outcome:
+    """Discover, check, plan every task, then (unless check) apply them in order.
+
+    Bad input raises BootstrapInputError before any write. A task that cannot be planned fails the
+    run before any write; a task that fails to apply stops the tasks after it (they are skipped):
+    the pipeline is never started against deployer roles that are not there.
+    """
+    facts = discover(clients)
+    placement = check_organization(inputs, facts, region)
+    tasks = bootstrap_tasks(inputs, facts, placement, region)
+    report = on_step or (lambda result, phase: None)
+    ctx = Context(clients, check=options.check, diff=options.diff, timeout=options.timeout,
+                  stackset_timeout=options.stackset_timeout, prune=options.prune,
+                  on_wait=lambda task, what: report(by_task[task.key], f"waiting: {what}"),
+                  account_names={a.id: a.name for a in facts.accounts})
+    engine = Engine(ctx)
+    results: list[Result] = []
+    by_task: dict[str, Result] = {}
+    for task in tasks:
+        result = engine.plan(task)
+        by_task[task.key] = result
+        results.append(result)
+        report(result, "planned")
+    outcome = Outcome(results, options.check, facts)
+    if outcome.failed:
+        for result in results:
+            if result.status != Status.FAILED:
+                result.status, result.reason = Status.SKIPPED, f"not applied: another step could not be planned; {result.reason}"
+        return outcome
+    if options.check:
+        return outcome
+    stopped = False
+    for result in results:
+        if stopped:
+            result.status, result.reason = Status.SKIPPED, "not applied: an earlier step failed"
+        else:
+            engine.apply(result)
+            # failed stack instances leave the others working: the management account's stacks may still go
+            stopped = result.status == Status.FAILED and not (
+                result.error_code == "StackInstancesFailed" and result.task.kind == Kind.STACKSET)
+        report(result, "done")
+    return outcome
+
+
+def plan_lines(outcome: Outcome) -> list[str]:
+    """The plan (or the result) as people read it: one line a task, then its details."""
+    lines = []
+    for result in outcome.results:
+        task = result.task
+        what = f"{task.kind} {task.name}" if task.name else task.title
+        head = f"[{task.account_name} ({task.account_id}) {task.region}] {what}: {result.action}"
+        if outcome.check:
+            head += f" ({result.reason})" if result.reason else ""
+        else:
+            head += f" -> {result.status}" + (f" ({result.error})" if result.error else "")
+        lines.append(head)
+        lines += [f"    {detail}" for detail in result.details]
+    return lines
+
+
+def summary_line(outcome: Outcome) -> str:
+    counts: dict[str, int] = {}
+    for result in outcome.results:
+        counts[str(result.status)] = counts.get(str(result.status), 0) + 1
+    changes = sum(1 for r in outcome.results if r.changed)
+    parts = ", ".join(f"{status}: {count}" for status, count in sorted(counts.items()))
+    return f"orgiam bootstrap ({'check' if outcome.check else 'apply'}): {len(outcome.results)} steps, changes: {changes} ({parts})"

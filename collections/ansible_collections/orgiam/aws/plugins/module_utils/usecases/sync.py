@@ -1,0 +1,256 @@
+# -*- coding: utf-8 -*-
+# Copyright: orgiam developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The sync: build every account's task, run them through the engine, then the central stack.
+
+Member accounts run concurrently (``apply/executor.py``), each in its own failure domain. The
+central stack runs last, so that its policies name only role ARNs that exist after this run. An
+account this run did not reach as planned (it failed, its plan was stale, or it is outside this
+run or this part of a plan) keeps the grants the central stack already gives it: a transient error
+never takes anyone's access away. In check mode nothing is written.
+
+The tasks come either from the catalog (render, then plan from what is observed) or from a saved
+plan (``plan/saved.py``): then each is applied exactly as planned, or refused as stale.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..apply.engine import Engine
+from ..apply.executor import run_all
+from ..apply.operators import Context
+from ..aws.cloudformation import TemplateSource, get_template, inline_only, via_bucket
+from ..aws.errors import AwsAccessError, explain_aws_error
+from ..aws.session import AwsClients
+from ..catalog import Catalog, RoleDef
+from ..model import CHANGING, Account, Action, Kind, PlannedTask, Result, Status, Task
+from ..plan.saved import SavedPlan
+from ..render.central import central_template, grants_from_template
+from ..render.common import TemplateError, account_of_arn, desired_template, role_arn
+from ..render.member import held_role_arns, member_template
+from ..resolve import Resolution, group_grants
+
+
+@dataclass
+class SyncOptions:
+    check: bool = False
+    diff: bool = False
+    concurrency: int = 16
+    timeout: float = 900.0
+
+
+@dataclass
+class SyncOutcome:
+    members: list[Result]
+    central: Result
+    check: bool
+    seconds: float
+    total_api_calls: int
+    plan_id: str = ""  # the saved plan this run applied, if any
+
+    @property
+    def results(self) -> list[Result]:
+        return self.members + [self.central]
+
+    @property
+    def failed(self) -> list[Result]:
+        return [r for r in self.results if r.status == Status.FAILED]
+
+    @property
+    def stale(self) -> list[Result]:
+        return [r for r in self.results if r.status == Status.STALE]
+
+
+def member_stack_name(catalog: Catalog) -> str:
+    return f"{catalog.settings.stack_prefix}-roles"
+
+
+def central_stack_name(catalog: Catalog) -> str:
+    return f"{catalog.settings.stack_prefix}-identity"
+
+
+def task_key(account_id: str, region: str, stack: str) -> str:
+    return f"{account_id}/{region}/{stack}"
+
+
+def _task(account: Account, kind: Kind, stack: str, region: str, partition: str, roles: tuple[str, ...] = ()) -> Task:
+    return Task(task_key(account.id, region, stack), kind, account.id, account.name, region, stack,
+                hostname=account.hostname, ou_path=account.ou_path, stack_kind=str(kind), roles=roles, partition=partition)
+
+
+def member_tasks(
+    catalog: Catalog, resolution: Resolution, accounts: list[Account], region: str, partition: str
+) -> tuple[list[Task], list[Result]]:
+    """Every account's task with its rendered template (pure), and the accounts never touched, as results."""
+    central_id = resolution.central.id
+    stack = member_stack_name(catalog)
+    tasks, untouched = [], []
+    for account in accounts:
+        roles = resolution.roles_by_account.get(account.id, ())
+        task = _task(account, Kind.MEMBER, stack, region, partition, tuple(r.name for r in roles))
+        if not account.active:
+            untouched.append(Result(task, status=Status.SKIPPED, reason=f"account is {account.status}; never touched"))
+            continue
+        if account.is_management and not roles:
+            # only named roles go there, and its deploy role may exist only then (see bootstrap)
+            untouched.append(Result(task, status=Status.SKIPPED,
+                                    reason="management account: touched only when a role names it"))
+            continue
+        template = member_template(roles, central_id, account.id, partition, catalog.identity.mode) if roles else None
+        task.desired = desired_template(template)
+        task.grants = desired_grants(account.id, roles, partition)
+        tasks.append(task)
+    return tasks, untouched
+
+
+def desired_grants(account_id: str, roles: tuple[RoleDef, ...], partition: str) -> dict[str, str]:
+    return {role.name: role_arn(account_id, role, partition) for role in roles}
+
+
+def granted_by(result: Result, check: bool) -> dict[str, str] | None:
+    """The grants an account's result earns: None when the account must keep what the central stack gives it."""
+    desired = result.task.grants
+    if result.status in (Status.FAILED, Status.STALE) or (result.status == Status.SKIPPED and result.task.desired.exists):
+        return None
+    if result.status == Status.SKIPPED:  # suspended, or an untargeted management account: nothing
+        return {}
+    if check and result.changes_planned:
+        return dict(desired)  # plan the central stack as if this account succeeds
+    state = result.state
+    outputs = getattr(state, "outputs", None)
+    if outputs is None:
+        return {}
+    held = held_role_arns(outputs)
+    return {name: arn for name, arn in desired.items() if arn in held}
+
+
+def template_source(clients: AwsClients, catalog: Catalog, central_id: str) -> TemplateSource:
+    """Templates over CloudFormation's body limit go through the catalog's bucket in the central account."""
+    bucket = catalog.settings.template_bucket
+    if not bucket:
+        return inline_only
+    lock = threading.Lock()
+    s3: list[Any] = []
+
+    def source(name: str, body: str) -> dict[str, str]:
+        with lock:
+            if not s3:  # made on first use: most syncs never need it
+                s3.append(clients.member_client("s3", central_id))
+        return via_bucket(s3[0], bucket, clients.region)(name, body)
+
+    return source
+
+
+def run_sync(
+    clients: AwsClients,
+    catalog: Catalog,
+    resolution: Resolution,
+    run_account_ids: list[str],
+    options: SyncOptions,
+    on_done: Callable[[Result], None] | None = None,
+    saved: SavedPlan | None = None,
+    part: tuple[int, int] = (1, 1),
+) -> SyncOutcome:
+    """Sync the member stacks of ``run_account_ids`` and then the central stack.
+
+    With ``saved``, the tasks are the plan's (those of ``part`` K of N), applied as planned or refused as stale.
+    """
+    started = time.monotonic()
+    region, partition = clients.region, clients.partition
+    central_id = resolution.central.id
+    ctx = Context(clients, check=options.check, diff=options.diff, timeout=options.timeout, prune=catalog.settings.prune,
+                  source=template_source(clients, catalog, central_id), plan_id=saved.id if saved else "")
+    engine = Engine(ctx)
+    accounts = [resolution.accounts[a] for a in run_account_ids]
+    if saved is None:
+        tasks, untouched = member_tasks(catalog, resolution, accounts, region, partition)
+        planned: dict[str, PlannedTask] = {}
+    else:
+        tasks, untouched, planned = saved.member_work({a.id for a in accounts}, part)
+    grants: dict[str, dict[str, str] | None] = {}
+    lock = threading.Lock()
+
+    def work(task: Task) -> Result:
+        plan = planned.get(task.key)
+        if plan is not None and plan.action not in CHANGING:
+            # the plan changes nothing here: no call, and the grants the plan counted on
+            assert saved is not None
+            result = Result(task, status=Status.RETAINED if plan.action == Action.RETAIN else Status.UNCHANGED,
+                            action=plan.action, reason=f"{plan.reason} (as planned)", observed=dict(plan.observed),
+                            retained=list(plan.retained))
+            earned: dict[str, str] | None = saved.granted(task.key)
+        else:
+            result = engine.run(task, plan)
+            earned = granted_by(result, options.check)
+        result.granted = dict(earned or {})
+        with lock:
+            grants[task.account_id] = earned
+        return result
+
+    def failed(task: Task, exc: BaseException) -> Result:
+        error = explain_aws_error(exc)
+        with lock:
+            grants[task.account_id] = None
+        return Result(task).fail(str(error), error.code)
+
+    members = run_all(tasks, work, failed, options.concurrency, on_done)
+    for result in untouched:
+        earned = granted_by(result, options.check)
+        result.granted = dict(earned or {})
+        grants[result.task.account_id] = earned
+        if on_done is not None:
+            on_done(result)
+    members += untouched
+    members.sort(key=lambda r: (r.task.ou_path.lower(), r.task.account_name.lower(), r.task.account_id))
+    central = _sync_central(engine, catalog, resolution, grants, region, partition, saved)
+    if on_done is not None:
+        on_done(central)
+    return SyncOutcome(members, central, options.check, round(time.monotonic() - started, 3), clients.call_log.total(),
+                       saved.id if saved else "")
+
+
+def _sync_central(
+    engine: Engine, catalog: Catalog, resolution: Resolution, grants: dict[str, dict[str, str] | None],
+    region: str, partition: str, saved: SavedPlan | None,
+) -> Result:
+    central = resolution.central
+    task = _task(central, Kind.CENTRAL, central_stack_name(catalog), region, partition)
+    result = Result(task)
+    roles = {r.name: r for r in catalog.roles}
+    kept = {a for a, acc in resolution.accounts.items() if acc.active and grants.get(a, None) is None}
+    by_role: dict[str, list[str]] = {}
+    try:
+        if kept:
+            # accounts this run did not reach as planned keep the grants the central stack already gives them
+            cfn = engine.ctx.clients.member_client("cloudformation", central.id)
+            for role_name, arns in grants_from_template(get_template(cfn, task.name)).items():
+                if role_name in roles:
+                    by_role.setdefault(role_name, []).extend(a for a in arns if account_of_arn(a) in kept)
+        for account_id in sorted(grants):
+            for role_name, arn in sorted((grants[account_id] or {}).items()):
+                by_role.setdefault(role_name, []).append(arn)
+        template = central_template(
+            group_grants(catalog.identity, by_role, resolution.accounts),
+            by_role,
+            catalog.identity,
+            catalog.settings.stack_prefix,
+            catalog.settings.role_path,
+            {name: role.mfa_required for name, role in roles.items()},
+        )
+    except (AwsAccessError, TemplateError) as exc:
+        return result.fail(str(exc), getattr(exc, "code", "") or type(exc).__name__)
+    task.roles = tuple(sorted(name for name, arns in by_role.items() if arns))
+    task.desired = desired_template(template)
+    result.groups = sorted(g.name for g in catalog.identity.groups)
+    if saved is None:
+        result = engine.run(task)
+    else:
+        result = engine.run_derived(task, saved.central_observed, saved.central_hash)
+    result.groups = sorted(g.name for g in catalog.identity.groups)
+    if kept and not engine.ctx.check and result.status != Status.FAILED:
+        result.details.append(f"{len(kept)} account(s) outside this run or not applied as planned keep their grants")
+    return result
