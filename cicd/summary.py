@@ -50,7 +50,7 @@ def summarize(report: dict[str, Any] | None, mode: str) -> tuple[str, int, int]:
     else:
         counts = Counter(m.get("status", "?") for m in members)
         changes = sum(counts[s] for s in CHANGED_STATUSES) + (central.get("status") in ("created", "updated"))
-        parts = [", ".join(f"{s} {counts[s]}" for s in ("created", "updated", "deleted", "unchanged", "failed")
+        parts = [", ".join(f"{s} {counts[s]}" for s in ("created", "updated", "deleted", "unchanged", "stale", "failed")
                            if counts[s] or s in ("unchanged", "failed"))
                  + f" of {total} accounts"]
         parts.append(f"central stack {central.get('account_name', '?')}: {central.get('status', '?')}")
@@ -58,6 +58,11 @@ def summarize(report: dict[str, Any] | None, mode: str) -> tuple[str, int, int]:
     if failed:
         names = ", ".join(f["account_name"] for f in report.get("failed_accounts", [])[:5])
         text += f" Failed: {names}" + (f" and {failed - 5} more" if failed > 5 else "") + "."
+    stale = report.get("stale_accounts", [])
+    if stale:
+        names = ", ".join(s["account_name"] for s in stale[:5])
+        text += (f" Changed since the approved plan, not applied: {names}"
+                 + (f" and {len(stale) - 5} more" if len(stale) > 5 else "") + "; plan again.")
     if len(text) > MAX_SUMMARY:
         text = text[: MAX_SUMMARY - 3].rstrip() + "..."
     return text, int(changes), failed

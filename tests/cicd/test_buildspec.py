@@ -112,6 +112,41 @@ def test_a_build_plans_then_applies_the_demo_organization(source: Path, org: Org
     assert len(junit_cases(apply.reports["junit"][0])) == 12
 
 
+def test_the_apply_stage_applies_the_approved_plan_and_refuses_what_changed_since(source: Path, org: Org, tmp_path: Path):
+    """As the pipeline runs it: Plan writes the plan into its artifact; Apply gets that artifact as its second
+    input (CODEBUILD_SRC_DIR_Plan) and applies exactly that plan. A stack that appeared since the plan is
+    refused, the other accounts are applied, and the build fails naming it."""
+    import json
+
+    demo = {"ORGIAM_INVENTORY": "inventories/demo"}
+    plan = build(source, org, MODE="plan", **demo)
+    assert plan.succeeded, plan.log
+    artifact = tmp_path / "artifacts" / "Plan"  # CodePipeline keeps the Plan artifact apart from the source
+    shutil.copytree(source / "out", artifact)
+    approved = json.loads((artifact / "plan.json").read_text())
+    assert approved["format"] == "orgiam-plan" and approved["summary"]["changes"] == 8
+
+    # between the approval and the apply, a stack appears where the plan created one
+    org.client("cloudformation", "Sandbox Alice").create_stack(
+        StackName="orgiam-roles", TemplateBody='{"Resources": {"H": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}',
+        Tags=[{"Key": "orgiam:managed-by", "Value": "orgiam"}, {"Key": "orgiam:template-hash", "Value": "by-hand"}])
+
+    without = build(source, org, MODE="apply", ORGIAM_REQUIRE_PLAN="1", **demo)
+    assert not without.succeeded and "needs the Plan artifact" in without.output("pre_build")
+
+    apply = build(source, org, MODE="apply", ORGIAM_REQUIRE_PLAN="1", CODEBUILD_SRC_DIR_Plan=str(artifact), **demo)
+    assert not apply.succeeded and apply.phases["build"] == "FAILED" and apply.phases["post_build"] == "SUCCEEDED"
+    assert f"applying the approved plan {approved['id']}" in apply.output("pre_build")
+    assert "-e orgiam_plan=" in apply.output("build")
+    report = json.loads((source / "out" / "report.json").read_text())
+    assert report["plan_id"] == approved["id"]
+    assert [s["account_name"] for s in report["stale_accounts"]] == ["Sandbox Alice"]
+    assert orgiam_roles(org, "Payments Prod") == ["ReadOnly"]  # applied as approved
+    assert orgiam_roles(org, "Sandbox Alice") == []  # refused: its stack changed since the plan
+    failed = [c["name"] for c in junit_cases(apply.reports["junit"][0]) if c["failed"]]
+    assert len(failed) == 1 and failed[0].startswith("Sandbox Alice")
+
+
 def test_the_pipelines_build_reads_the_organization_through_the_reader_and_fails_with_an_account(source: Path, org: Org):
     """As the pipeline runs it: the project's variables, the build role's credentials in the pipeline
     account, no inventory in the repository (so the build writes one that assumes the management
