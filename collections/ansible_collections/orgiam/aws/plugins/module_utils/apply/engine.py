@@ -111,7 +111,7 @@ class Engine:
             state = op.observe(self.ctx, cfn, task)
             now = op.fingerprint(state)
             result.state, result.observed = state, now
-            if now != planned.observed and not op.written_by_plan(state, self.ctx.plan_id):
+            if now != planned.observed:  # each task is in one part of a plan: any change is someone else's
                 result.status = Status.STALE
                 result.action = planned.action
                 result.reason = f"changed since the plan ({describe_fingerprint(planned.observed)} then, " \
