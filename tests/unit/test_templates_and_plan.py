@@ -180,7 +180,8 @@ def test_grants_metadata_round_trips_compactly():
 
 
 def test_large_templates_go_through_the_bucket_or_fail_clearly():
-    from ansible_collections.orgiam.aws.plugins.module_utils.aws.cloudformation import inline_only, template_json, via_bucket
+    from ansible_collections.orgiam.aws.plugins.module_utils.aws.cloudformation import inline_only, via_bucket
+    from ansible_collections.orgiam.aws.plugins.module_utils.catalog import canonical_json as template_json
     from ansible_collections.orgiam.aws.plugins.module_utils.aws.errors import AwsAccessError
 
     small = template_json({"Resources": {"A": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}})

@@ -41,7 +41,6 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 # Accounts in any other status are visible in discovery but not selected by
 # filter_accounts unless include_suspended is true.
 ACTIVE = "ACTIVE"
-INACTIVE_STATUSES = ("SUSPENDED", "PENDING_CLOSURE", "CLOSED")
 
 ROOT_GROUP = "ou_root"
 MANAGEMENT_GROUP = "management_account"

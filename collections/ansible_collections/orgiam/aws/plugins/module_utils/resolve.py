@@ -36,14 +36,10 @@ class Resolution:
         return [self.accounts[a] for a, roles in self.roles_by_account.items() if roles]
 
 
-HOSTVAR_KEYS = ("account_id", "account_name", "ou_path", "account_status", "account_tags", "is_management_account",
-                "orgiam_roles_add", "orgiam_roles_remove")
-
-
 def account_from_hostvars(hostname: str, hostvars: Any) -> Account:
     """Build an Account from the inventory plugin's hostvars (see plugins/inventory/organization.py).
 
-    ``hostvars`` is any mapping; only the keys in HOSTVAR_KEYS are read, one by one.
+    ``hostvars`` is any mapping; only the keys read below are read, one by one.
     """
     def get(key: str, default: Any = None) -> Any:
         return hostvars[key] if key in hostvars else default

@@ -28,11 +28,6 @@ TEMPLATE_URL_MAX_BYTES = 1_000_000
 TemplateSource = Callable[[str, str], dict[str, str]]
 
 
-def template_json(template: dict[str, Any]) -> str:
-    """The text orgiam sends for a template it rendered: compact, keys sorted."""
-    return json.dumps(template, sort_keys=True, separators=(",", ":"))
-
-
 def inline_only(name: str, body: str) -> dict[str, str]:
     """The template as TemplateBody, or a clear error when it is too large for that."""
     size = len(body.encode())

@@ -80,9 +80,6 @@ class CallLog:
                 return sum(self.calls.get(account_id, Counter()).values())
             return sum(sum(c.values()) for c in self.calls.values())
 
-    def for_account(self, account_id: str) -> dict[str, int]:
-        with self._lock:
-            return dict(self.calls.get(account_id, Counter()))
 
     def writes(self) -> list[str]:
         with self._lock:

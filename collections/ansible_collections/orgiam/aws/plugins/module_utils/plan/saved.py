@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..model import CHANGING, Action, Desired, Kind, PlannedTask, Result, Status, Task
+from ..render.common import desired_template
 
 FORMAT = "orgiam-plan"
 VERSION = 1
@@ -208,11 +209,7 @@ class SavedPlan:
 def _task_from(record: dict[str, Any], partition: str) -> Task:
     desired = record.get("desired") or {}
     template = desired.get("template")
-    if template is not None:
-        body = json.dumps(template, sort_keys=True, separators=(",", ":"))
-        wanted = Desired(body, desired.get("hash"), document=template)
-    else:
-        wanted = Desired(None, desired.get("hash"))
+    wanted = desired_template(template) if template is not None else Desired(None, desired.get("hash"))
     return Task(
         key=record["key"], kind=Kind(record["kind"]), account_id=record["account_id"], account_name=record["account_name"],
         region=record["region"], name=record["stack"], desired=wanted, hostname=record.get("hostname", ""),

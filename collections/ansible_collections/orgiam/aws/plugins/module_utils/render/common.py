@@ -10,7 +10,6 @@ travels in a stack tag and makes a no-op cheap.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from typing import Any
 
@@ -73,4 +72,4 @@ def desired_template(template: dict[str, Any] | None) -> Desired:
     """A template orgiam rendered, as a task's desired state (None: the stack must not exist)."""
     if template is None:
         return Desired(None, None)
-    return Desired(json.dumps(template, sort_keys=True, separators=(",", ":")), template_hash(template), document=template)
+    return Desired(canonical_json(template), template_hash(template), document=template)
