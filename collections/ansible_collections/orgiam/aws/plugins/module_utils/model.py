@@ -154,6 +154,7 @@ def fingerprint(state: StackState | None) -> dict[str, str]:
 class Decision:
     action: Action
     reason: str
+    code: str = ""  # for a refusal: the error code the task fails with
 
     @property
     def changes(self) -> bool:
@@ -240,6 +241,7 @@ class Result:
     groups: list[str] = field(default_factory=list)  # central: the groups (or federated roles) it holds
     state: Any = field(default=None, repr=False)  # the stack as observed last (kind-specific), never saved
     traceback: str = field(default="", repr=False)  # a failure that was not AWS's answer: a bug, shown at -vvv
+    observed_at: float = field(default=0.0, repr=False)  # time.monotonic() of the observation it was planned from
 
     @property
     def changes_planned(self) -> bool:

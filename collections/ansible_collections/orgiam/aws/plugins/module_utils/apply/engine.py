@@ -40,6 +40,7 @@ class Engine:
             op = self.operator(task)
             cfn = op.client(self.ctx, task)
             state = op.observe(self.ctx, cfn, task)
+            result.observed_at = time.monotonic()
             decision = op.decide(self.ctx, cfn, task, state, result)
             if decision.action == Action.WAIT:
                 state = op.settle(self.ctx, cfn, task)
@@ -47,7 +48,7 @@ class Engine:
             result.state, result.observed = state, op.fingerprint(state)
             result.action, result.reason = decision.action, _join(decision.reason, result.reason)
             if decision.action == Action.REFUSE:
-                raise AwsAccessError(decision.reason, "NotOrgiamStack")
+                raise AwsAccessError(decision.reason, decision.code or "Refused")
             if result.changes_planned:
                 op.preview(self.ctx, cfn, task, state, result)
             result.status = _planned_status(result)
@@ -66,12 +67,27 @@ class Engine:
             op = self.operator(task)
             if result.changes_planned:
                 cfn = op.client(self.ctx, task)
+                if self.ctx.before_write is not None and result.observed_at < self.ctx.before_write():
+                    # planned before this run could write: someone else may have written since
+                    again = op.fingerprint(op.observe(self.ctx, cfn, task))
+                    if again != result.observed:
+                        return self._replan(result, again, started)
                 result.state = op.apply(self.ctx, cfn, task, result.state, result)
             result.status = DONE_BY_ACTION.get(result.action, Status.UNCHANGED)
         except Exception as exc:
             _fail(result, exc)
         self._account(result, started, add=True)
         return result
+
+    def _replan(self, result: Result, now: dict[str, str], started: float) -> Result:
+        """The stack changed between the plan and the lock. A saved plan's task is stale; a fresh one is planned again."""
+        if self.ctx.plan_id:
+            result.status = Status.STALE
+            result.reason = f"changed since the plan ({describe_fingerprint(result.observed)} then, " \
+                            f"{describe_fingerprint(now)} now): not applied; make a new plan"
+            self._account(result, started, add=True)
+            return result
+        return self.apply(self.plan(result.task))
 
     # --- one task at a time (sync): plan then apply in the same worker ---
 
@@ -109,6 +125,7 @@ class Engine:
             op = self.operator(task)
             cfn = op.client(self.ctx, task)
             state = op.observe(self.ctx, cfn, task)
+            result.observed_at = time.monotonic()
             now = op.fingerprint(state)
             result.state, result.observed = state, now
             if now != planned.observed:  # each task is in one part of a plan: any change is someone else's

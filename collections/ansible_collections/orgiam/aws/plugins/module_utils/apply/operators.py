@@ -43,6 +43,9 @@ class Context:
     clock: Clock = DEFAULT_CLOCK
     on_wait: Callable[[Task, str], None] | None = None
     account_names: dict[str, str] = dataclasses.field(default_factory=dict)  # id -> name, for messages
+    # called before the first write of the run (the run lock): returns when the right to write began
+    # (time.monotonic()); a task observed before that is observed again before it writes
+    before_write: Callable[[], float] | None = None
 
 
 class Operator:
@@ -179,7 +182,7 @@ class StackSetOperator(Operator):
         desired = task.desired
         if state is not None and state.permission_model not in ("", set_ops.SERVICE_MANAGED):
             return Decision(Action.REFUSE, f"stack set {task.name} exists with {state.permission_model} permissions; "
-                                           "delete it or change stack_prefix")
+                                           "delete it or change stack_prefix", "NotServiceManaged")
         decision = decide(state.as_stack_state() if state else None, desired.hash, "never")
         if decision.action == Action.REFUSE:
             return decision

@@ -21,6 +21,7 @@ def decide(observed: StackState | None, desired_hash: str | None, prune: str) ->
             Action.REFUSE,
             f"stack {observed.name} exists but orgiam did not create it (no {MANAGED_BY_TAG} tag); "
             "rename or remove it, or change stack_prefix in settings.yml",
+            "NotOrgiamStack",
         )
     if desired_hash is None:
         if observed is None:
@@ -31,6 +32,9 @@ def decide(observed: StackState | None, desired_hash: str | None, prune: str) ->
     if observed is None:
         return Decision(Action.CREATE, "new stack")
     status = observed.status
+    if status == "REVIEW_IN_PROGRESS":  # a CREATE change set never executed: it never ends by itself
+        return Decision(Action.RECREATE, "stack is REVIEW_IN_PROGRESS (a change set that was never executed); "
+                                         "delete it and create again")
     if status.endswith("_IN_PROGRESS"):
         return Decision(Action.WAIT, f"stack is {status}")
     if status in FAILED_CREATE:
@@ -43,4 +47,4 @@ def decide(observed: StackState | None, desired_hash: str | None, prune: str) ->
         if observed.template_hash == desired_hash:
             return Decision(Action.NOOP, "up to date")
         return Decision(Action.UPDATE, "template or parameters changed")
-    return Decision(Action.REFUSE, f"stack is in an unexpected state {status}")
+    return Decision(Action.REFUSE, f"stack is in an unexpected state {status}", "UnexpectedState")

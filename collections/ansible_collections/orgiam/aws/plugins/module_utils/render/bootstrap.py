@@ -111,8 +111,8 @@ def fill_parameters(template: TemplateFile, known: dict[str, str]) -> tuple[dict
                             f"give it a Default (bootstrap knows: {', '.join(sorted(known))})")
             continue
         allowed = spec.get("AllowedValues")
-        if isinstance(allowed, list) and value not in [str(v) for v in allowed]:
-            problems.append(f"{template.path}: parameter {name}: '{value}' is not one of {', '.join(map(str, allowed))}")
+        if isinstance(allowed, list) and value not in [_cfn_text(v) for v in allowed]:
+            problems.append(f"{template.path}: parameter {name}: '{value}' is not one of {', '.join(map(_cfn_text, allowed))}")
         pattern = spec.get("AllowedPattern")
         try:
             mismatch = isinstance(pattern, str) and not re.fullmatch(pattern, value)
@@ -122,6 +122,13 @@ def fill_parameters(template: TemplateFile, known: dict[str, str]) -> tuple[dict
             problems.append(f"{template.path}: parameter {name}: '{value}' does not match {pattern}")
         values[name] = value
     return values, problems
+
+
+def _cfn_text(value: Any) -> str:
+    """A YAML scalar as CloudFormation reads it: unquoted true/false are the strings "true"/"false"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def events_region(partition: str) -> str:

@@ -106,8 +106,6 @@ class OrgFacts:
     def management(self) -> Account:
         return next(a for a in self.accounts if a.id == self.management_account_id)
 
-    def name_of(self, account_id: str) -> str:
-        return next((a.name for a in self.accounts if a.id == account_id), account_id)
 
 
 def discover(clients: AwsClients) -> OrgFacts:
@@ -367,11 +365,12 @@ def run_bootstrap(
     if options.check:
         return outcome
     stopped = False
-    for result in results:
+    for index, result in enumerate(results):
         if stopped:
             result.status, result.reason = Status.SKIPPED, "not applied: an earlier step failed"
         else:
-            engine.apply(result)
+            # the engine may plan a task again (its stack changed since the plan): keep the result it returns
+            result = results[index] = by_task[result.task.key] = engine.apply(result)
             # failed stack instances leave the others working: the management account's stacks may still go
             stopped = result.status == Status.FAILED and not (
                 result.error_code == "StackInstancesFailed" and result.task.kind == Kind.STACKSET)

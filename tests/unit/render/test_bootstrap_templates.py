@@ -1,5 +1,5 @@
-"""The templates bootstrap deploys (cicd/bootstrap/): cfn-lint clean, least privilege, trusting only the
-pipeline's build role. Read as CloudFormation reads them, without AWS."""
+"""The templates bootstrap deploys (the collection's files/cicd/bootstrap/, linked from cicd/bootstrap/):
+cfn-lint clean, least privilege, trusting only the pipeline's build role. Read as CloudFormation reads them, without AWS."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from ansible_collections.orgiam.aws.plugins.module_utils.render.bootstrap import _CfnLoader
+from ansible_collections.orgiam.aws.plugins.module_utils.render.bootstrap import _CfnLoader, templates_dir
 
-REPO = Path(__file__).resolve().parents[2]
-BOOTSTRAP = REPO / "cicd" / "bootstrap"
+BOOTSTRAP = Path(templates_dir()) / "bootstrap"
 DEPLOYER = BOOTSTRAP / "deployer-role.yml"
 READER = BOOTSTRAP / "organization-reader.yml"
 ROLE_INLINE_MAX = 10240
