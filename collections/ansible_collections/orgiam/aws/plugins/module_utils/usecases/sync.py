@@ -25,6 +25,7 @@ from ..apply.executor import run_all
 from ..apply.operators import Context
 from ..aws.cloudformation import TemplateSource, get_template, inline_only, via_bucket
 from ..aws.errors import AwsAccessError, explain_aws_error
+from ..aws.lock import RunLock
 from ..aws.session import AwsClients
 from ..catalog import Catalog, RoleDef
 from ..model import CHANGING, Account, Action, Kind, PlannedTask, Result, Status, Task
@@ -41,6 +42,9 @@ class SyncOptions:
     diff: bool = False
     concurrency: int = 16
     timeout: float = 900.0
+    lock: bool = True  # one run that writes at a time per organization (aws/lock.py); check mode never locks
+    lock_wait: float = 120.0  # seconds to wait for a lock another run holds
+    lock_ttl: float = 3600.0  # a lock not renewed for this long is taken to be a killed run's
 
 
 @dataclass
@@ -154,16 +158,76 @@ def run_sync(
     on_done: Callable[[Result], None] | None = None,
     saved: SavedPlan | None = None,
     part: tuple[int, int] = (1, 1),
+    notice: Callable[[str], None] | None = None,
 ) -> SyncOutcome:
     """Sync the member stacks of ``run_account_ids`` and then the central stack.
 
     With ``saved``, the tasks are the plan's (those of ``part`` K of N), applied as planned or refused as stale.
+    A run that writes holds the organization's run lock throughout; raises LockHeld when another run holds it.
     """
+    lock = _LazyLock(clients, catalog, resolution.central.id, options, notice) if options.lock and not options.check else None
+    try:
+        return _run(clients, catalog, resolution, run_account_ids, options, on_done, saved, part, lock)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+class _LazyLock:
+    """The run lock, taken at the first write of the run: a run that changes nothing writes nothing.
+
+    Thread-safe: the first worker about to write takes it; a lock another run holds fails that
+    worker's task and every later write of this run (LockHeld names the holder)."""
+
+    def __init__(self, clients: AwsClients, catalog: Catalog, central_id: str, options: SyncOptions,
+                 notice: Callable[[str], None] | None) -> None:
+        self._make = lambda: RunLock(clients.member_client("dynamodb", central_id), f"{catalog.settings.stack_prefix}-lock",
+                                     options.lock_ttl)
+        self._wait, self._notice = options.lock_wait, notice
+        self._guard = threading.Lock()
+        self._lock: RunLock | None = None
+        self._since: float | None = None
+        self._refused: Exception | None = None
+
+    def __call__(self) -> float:
+        with self._guard:
+            if self._refused is not None:
+                raise self._refused
+            if self._since is None:
+                lock = self._make()
+                notice = self._notice
+                try:
+                    lock.acquire(self._wait, (lambda holder: notice(
+                        f"orgiam: waiting up to {int(self._wait)} s for the run lock, held by {holder.describe(time.time())}"))
+                        if notice else None)
+                except Exception as exc:
+                    self._refused = exc
+                    raise
+                self._lock, self._since = lock, time.monotonic()
+            return self._since
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+
+
+def _run(
+    clients: AwsClients,
+    catalog: Catalog,
+    resolution: Resolution,
+    run_account_ids: list[str],
+    options: SyncOptions,
+    on_done: Callable[[Result], None] | None,
+    saved: SavedPlan | None,
+    part: tuple[int, int],
+    lock: "_LazyLock | None",
+) -> SyncOutcome:
     started = time.monotonic()
     region, partition = clients.region, clients.partition
     central_id = resolution.central.id
     ctx = Context(clients, check=options.check, diff=options.diff, timeout=options.timeout, prune=catalog.settings.prune,
-                  source=template_source(clients, catalog, central_id), plan_id=saved.id if saved else "")
+                  source=template_source(clients, catalog, central_id), plan_id=saved.id if saved else "",
+                  before_write=lock)
     engine = Engine(ctx)
     accounts = [resolution.accounts[a] for a in run_account_ids]
     if saved is None:
