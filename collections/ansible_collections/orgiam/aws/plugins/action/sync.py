@@ -96,6 +96,7 @@ class ActionModule(OrgiamAction):
             diff=want_diff,
             concurrency=int(args["concurrency"] or settings.concurrency),
             timeout=float(args["timeout"] or settings.stack_timeout_seconds),
+            lock_wait=float(args["lock_wait"]),
         )
         call_log = CallLog()
         try:
@@ -133,7 +134,7 @@ class ActionModule(OrgiamAction):
             f"(central account {resolution.central.name}, region {clients.region}, concurrency {options.concurrency})"
         )
         outcome = run_sync(clients, catalog, resolution, run_ids, options, Progress(len(run_ids), float(args["progress_interval"])),
-                           saved=saved, part=part)
+                           saved=saved, part=part, notice=display.display)
         if outcome.central.traceback:
             display.vvv(f"orgiam: central: {outcome.central.traceback}")
         report = build_report(outcome, len(accounts), call_log.writes())
@@ -174,7 +175,8 @@ class ActionModule(OrgiamAction):
             result["diff"] = diffs
         if outcome.failed or outcome.stale:
             result["failed"] = True
-            parts = []
+            locked = next((r.error for r in outcome.failed if r.error_code == "LockHeld"), "")
+            parts = [f"nothing was changed where the lock was needed: {locked}"] if locked else []
             if outcome.failed:
                 parts.append(f"{len(outcome.failed)} stack(s) failed")
             if outcome.stale:

@@ -35,6 +35,7 @@ SYNC_SPEC: dict[str, dict[str, Any]] = {
     "notify_topic_arn": {"type": "str"},
     "plan": {"type": "path"},
     "plan_part": {"type": "str"},
+    "lock_wait": {"type": "int", "default": 120},
     **AWS_COMMON_SPEC,
 }
 

@@ -1,0 +1,88 @@
+"""Hardening, end to end against the emulator: a failed account never costs anyone access, and one run
+that writes at a time per organization."""
+
+from __future__ import annotations
+
+import time
+
+from tests.emulated import calls, clear_calls, write_calls
+from tests.integration.test_sync import granted_arns, role_names
+
+SANDBOX_GROUP = "orgiam-SandboxAdmin-Sandbox"
+
+
+def sandbox_arn(ws, account: str) -> str:
+    return f"arn:aws:iam::{ws.accounts[account]}:role/orgiam/SandboxAdmin"
+
+
+def test_an_account_that_cannot_be_reached_keeps_the_grants_it_had(workspace):
+    ws = workspace
+    assert ws.playbook().returncode == 0
+    assert granted_arns(ws, SANDBOX_GROUP) == sorted([sandbox_arn(ws, "Sandbox Alice"), sandbox_arn(ws, "Sandbox-Bob")])
+    # a change for the sandboxes, while Sandbox-Bob cannot be reached (its access role is gone: AccessDenied)
+    ws.write_role("sandbox-admin.yml", "name: SandboxAdmin\ndescription: Full access in sandboxes\n"
+                                       "managed_policies: [AdministratorAccess]\nmax_session_duration: 7200\n"
+                                       "targets: {ou_paths: [Sandbox]}\n")
+    iam = ws.client("iam", "Sandbox-Bob")
+    for attached in iam.list_attached_role_policies(RoleName="OrganizationAccountAccessRole")["AttachedPolicies"]:
+        iam.detach_role_policy(RoleName="OrganizationAccountAccessRole", PolicyArn=attached["PolicyArn"])
+    iam.delete_role(RoleName="OrganizationAccountAccessRole")
+
+    run = ws.playbook()
+    assert run.returncode == 2, run.output
+    report = ws.report()
+    (failed,) = report["failed_accounts"]
+    assert failed["account_name"] == "Sandbox-Bob" and failed["error_code"] == "AccessDenied"
+    assert ws.client("iam", "Sandbox Alice").get_role(RoleName="SandboxAdmin")["Role"]["MaxSessionDuration"] == 7200
+    # the central stack keeps Sandbox-Bob's grant to its untouched role: nothing to change there
+    # (before, it was updated without that grant, and Sandbox-Bob's people lost their access)
+    assert report["central"]["status"] == "unchanged"
+    assert granted_arns(ws, SANDBOX_GROUP) == sorted([sandbox_arn(ws, "Sandbox Alice"), sandbox_arn(ws, "Sandbox-Bob")])
+
+
+def put_lock(ws, owner: str, expires_in: float) -> None:
+    now = int(time.time())
+    dynamodb = ws.client("dynamodb", "Security")
+    try:
+        dynamodb.create_table(TableName="orgiam-lock", AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                              KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST")
+    except dynamodb.exceptions.ResourceInUseException:
+        pass
+    dynamodb.put_item(TableName="orgiam-lock", Item={
+        "pk": {"S": "organization"}, "run_id": {"S": "0123456789abcdef"}, "owner": {"S": owner},
+        "started_at": {"N": str(now - 30)}, "expires_at": {"N": str(int(now + expires_in))}})
+
+
+def lock_item(ws) -> dict | None:
+    return ws.client("dynamodb", "Security").get_item(TableName="orgiam-lock", Key={"pk": {"S": "organization"}}).get("Item")
+
+
+def test_a_run_that_writes_holds_the_lock_and_a_second_is_refused_naming_the_holder(workspace):
+    ws = workspace
+    assert ws.playbook().returncode == 0
+    assert lock_item(ws) is None  # released at the end of the run
+    put_lock(ws, "alice@laptop pid 4242", expires_in=600)
+
+    # a run that changes nothing needs no lock: it runs, and writes nothing
+    clear_calls(ws.endpoint)
+    noop = ws.playbook()
+    assert noop.returncode == 0, noop.output
+    assert write_calls(calls(ws.endpoint)) == []
+
+    # a run that would write is refused at its first write; nothing is changed
+    ws.write_role("sandbox-admin.yml", "name: SandboxAdmin\nmanaged_policies: [AdministratorAccess]\n"
+                                       "max_session_duration: 7200\ntargets: {ou_paths: [Sandbox]}\n")
+    clear_calls(ws.endpoint)
+    refused = ws.playbook("-e", "orgiam_lock_wait=0")
+    assert refused.returncode != 0
+    assert "another orgiam run holds the lock" in refused.output and "alice@laptop pid 4242" in refused.output
+    assert [w for w in write_calls(calls(ws.endpoint)) if not w.startswith("dynamodb:")] == []
+    assert ws.client("iam", "Sandbox Alice").get_role(RoleName="SandboxAdmin")["Role"]["MaxSessionDuration"] == 14400
+    assert role_names(ws, "Sandbox-Bob") == ["SandboxAdmin"]
+
+    # a lock left by a killed run expires, and the next run takes it over
+    put_lock(ws, "killed run", expires_in=-1)
+    run = ws.playbook("-e", "orgiam_lock_wait=0")
+    assert run.returncode == 0, run.output
+    assert ws.client("iam", "Sandbox Alice").get_role(RoleName="SandboxAdmin")["Role"]["MaxSessionDuration"] == 7200
+    assert lock_item(ws) is None
