@@ -55,6 +55,30 @@ def error_message(exc: BaseException) -> str:
     return str((response.get("Error") or {}).get("Message", ""))
 
 
+THROTTLING_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException", "TooManyRequestsException",
+    "RequestLimitExceeded", "RequestThrottled", "SlowDown", "BandwidthLimitExceeded", "ProvisionedThroughputExceededException",
+})
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Nothing answers at all (a wrong endpoint, no network): retrying does not help much."""
+    return HAS_BOTOCORE and isinstance(exc, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError))
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Throttled, a server error, or a connection that dropped mid-way: worth another try."""
+    if error_code(exc) in THROTTLING_CODES:
+        return True
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode", 0)
+        if isinstance(status, int) and (status >= 500 or status == 429):
+            return True
+    return HAS_BOTOCORE and isinstance(exc, (botocore.exceptions.ConnectionClosedError, botocore.exceptions.ReadTimeoutError,
+                                             botocore.exceptions.EndpointConnectionError))
+
+
 def endpoint_hint(endpoint_url: str | None) -> str:
     if endpoint_url:
         return (

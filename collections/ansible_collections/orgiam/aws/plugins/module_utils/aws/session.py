@@ -31,13 +31,14 @@ try:
 except ImportError:  # pragma: no cover - reported by the callers
     HAS_BOTO3 = False
 
-from .errors import ENDPOINT_ENV, AwsAccessError, explain_aws_error, is_write_operation
+from .errors import ENDPOINT_ENV, AwsAccessError, explain_aws_error, is_transient, is_unreachable, is_write_operation
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_MEMBER_ROLE = "OrganizationAccountAccessRole"
 # assumed credentials are renewed when less than this is left: a client made now lives through
 # its task (a stack operation waits at most stack_timeout_seconds, 900 s by default)
 REFRESH_MARGIN_SECONDS = 20 * 60
+PREFLIGHT_ATTEMPTS = 8
 PARTITION_PREFIXES = (("us-gov-", "aws-us-gov"), ("cn-", "aws-cn"), ("us-isob-", "aws-iso-b"), ("us-iso-", "aws-iso"),
                       ("eu-isoe-", "aws-iso-e"), ("us-isof-", "aws-iso-f"))
 
@@ -118,11 +119,13 @@ class AwsClients:
     guards it); the clients themselves are used from many threads.
     """
 
-    def __init__(self, settings: AwsSettings, call_log: CallLog | None = None, max_pool: int = 10) -> None:
+    def __init__(self, settings: AwsSettings, call_log: CallLog | None = None, max_pool: int = 10,
+                 sleep: Any = time.sleep) -> None:
         if not HAS_BOTO3:
             raise AwsAccessError("orgiam needs boto3 and botocore: pip install -r requirements.txt")
         self.settings = settings
         self.call_log = call_log or CallLog()
+        self._sleep = sleep
         self._config = botocore_config(max_pool)
         self._lock = threading.Lock()
         self._credentials: dict[str, dict[str, Any]] = {}
@@ -220,13 +223,22 @@ class AwsClients:
         typo in AWS_ENDPOINT_URL is reported in about a second.
         """
         if self._identity is None:
-            quick = self._config.merge(botocore.config.Config(
-                retries={"mode": "standard", "max_attempts": 2}, connect_timeout=3, read_timeout=20))
-            sts = self._make_client("sts", None, "caller", config=quick)
-            try:
-                ident = sts.get_caller_identity()
-            except Exception as exc:
-                raise explain_aws_error(exc, self.endpoint_url, "cannot call AWS") from None
+            # orgiam retries itself: throttling and server errors up to PREFLIGHT_ATTEMPTS times, so a
+            # throttled start does not abort the run, but nothing answering at all only twice
+            single = self._config.merge(botocore.config.Config(
+                retries={"mode": "standard", "max_attempts": 1}, connect_timeout=3, read_timeout=20))
+            sts = self._make_client("sts", None, "caller", config=single)
+            delay = 0.5
+            for attempt in range(1, PREFLIGHT_ATTEMPTS + 1):
+                try:
+                    ident = sts.get_caller_identity()
+                    break
+                except Exception as exc:
+                    gave_up = attempt >= (2 if is_unreachable(exc) else PREFLIGHT_ATTEMPTS)
+                    if gave_up or not is_transient(exc):
+                        raise explain_aws_error(exc, self.endpoint_url, "cannot call AWS") from None
+                    self._sleep(delay)
+                    delay = min(delay * 2, 8.0)
             self._identity = (str(ident["Account"]), str(ident.get("Arn", "")))
         return self._identity
 
