@@ -149,10 +149,116 @@ def test_policy_references_are_checked_with_a_suggestion(tmp_path):
         targets: {ou_paths: [W]}
     """})
     found = " | ".join(problems_of(path))
-    assert "'ReadOnlyAcess' is not an AWS managed policy; did you mean 'ReadOnlyAccess'?" in found
+    assert "'ReadOnlyAcess' is not an AWS managed policy in orgiam's list; did you mean 'ReadOnlyAccess'?" in found
     assert "lives at path /job-function/, not /service-role/" in found
     assert "'arn:bad' is not a policy ARN" in found and "field 'permissions_boundary'" in found
     assert "Mine" not in found and "managed_policies.1" not in found
+
+
+NEWER_THAN_THE_LIST = "OrgiamTestPolicyFromTheFuture"
+
+
+def test_a_full_policy_arn_passes_whether_or_not_the_list_knows_it(tmp_path):
+    from ansible_collections.orgiam.aws.plugins.module_utils.catalog.loader import check_policy_reference
+    from ansible_collections.orgiam.aws.plugins.module_utils.catalog.managed_policies import AWS_MANAGED_POLICY_PATHS
+
+    assert NEWER_THAN_THE_LIST not in AWS_MANAGED_POLICY_PATHS
+    arns = [
+        f"arn:aws:iam::aws:policy/{NEWER_THAN_THE_LIST}",
+        f"arn:aws:iam::aws:policy/service-role/{NEWER_THAN_THE_LIST}",
+        f"arn:aws-us-gov:iam::aws:policy/job-function/{NEWER_THAN_THE_LIST}",
+        "arn:aws-cn:iam::aws:policy/ReadOnlyAccess",
+        "arn:aws:iam::123456789012:policy/team/Mine",
+    ]
+    assert [check_policy_reference(arn) for arn in arns] == [None] * len(arns)
+    # through the loader too, as managed_policies and as permissions_boundary
+    path = write_catalog(tmp_path, roles={"x.yml": f"""
+        name: X
+        managed_policies: {arns!r}
+        permissions_boundary: arn:aws:iam::aws:policy/{NEWER_THAN_THE_LIST}
+        targets: {{ou_paths: [W]}}
+    """})
+    assert load_catalog(path).roles[0].managed_policies == tuple(arns)
+
+
+def test_a_bare_name_missing_from_the_list_names_the_lists_date_source_and_the_arn_to_write(tmp_path):
+    from ansible_collections.orgiam.aws.plugins.module_utils.catalog import managed_policies
+
+    path = write_catalog(tmp_path, roles={"x.yml": f"""
+        name: X
+        managed_policies: [{NEWER_THAN_THE_LIST}, job-function/{NEWER_THAN_THE_LIST}, ViewOnlyAcces]
+        targets: {{ou_paths: [W]}}
+    """})
+    bare, with_path, typo = problems_of(path)
+    for problem in (bare, with_path, typo):
+        assert f"generated {managed_policies.GENERATED_AT} from {managed_policies.SOURCE}" in problem
+        assert "If it is an AWS managed policy newer than the list, write its full ARN" in problem
+    assert "managed_policies.0" in bare and "did you mean" not in bare
+    assert f"arn:aws:iam::aws:policy/{NEWER_THAN_THE_LIST} (with the policy's path" in bare
+    assert f"arn:aws:iam::aws:policy/job-function/{NEWER_THAN_THE_LIST};" in with_path
+    assert "did you mean 'ViewOnlyAccess'?" in typo and "arn:aws:iam::aws:policy/ViewOnlyAcces " in typo
+
+
+def test_the_policy_list_is_json_with_its_provenance_next_to_the_module():
+    import datetime
+    import json
+
+    from ansible_collections.orgiam.aws.plugins.module_utils.catalog import managed_policies
+
+    path = os.path.join(os.path.dirname(managed_policies.__file__), "aws_managed_policies.json")
+    assert managed_policies.PATH == path
+    with open(path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    assert list(data) == ["source", "generated_at", "count", "policies"]
+    assert data["count"] == len(data["policies"]) > 1000
+    assert datetime.date.fromisoformat(data["generated_at"]) and managed_policies.GENERATED_AT == data["generated_at"]
+    assert managed_policies.SOURCE == data["source"] and ("moto" in data["source"] or "IAM" in data["source"])
+    assert dict(managed_policies.AWS_MANAGED_POLICY_PATHS) == data["policies"]
+    assert managed_policies.AWS_MANAGED_POLICY_PATHS["ReadOnlyAccess"] == "/"
+    assert managed_policies.AWS_MANAGED_POLICY_PATHS["ViewOnlyAccess"] == "/job-function/"
+    with pytest.raises(TypeError):
+        managed_policies.AWS_MANAGED_POLICY_PATHS["Mine"] = "/"  # type: ignore[index]
+
+
+def test_a_broken_policy_list_is_refused_and_says_what_to_do(tmp_path):
+    from ansible_collections.orgiam.aws.plugins.module_utils.catalog.managed_policies import load_policy_list, parse_policy_list
+
+    good = {"source": "test", "generated_at": "2026-01-01", "count": 1, "policies": {"A": "/"}}
+    assert parse_policy_list(good).paths == {"A": "/"}
+    with pytest.raises(ValueError, match="count says 2 but policies holds 1"):
+        parse_policy_list(dict(good, count=2))
+    with pytest.raises(ValueError, match="missing generated_at"):
+        parse_policy_list({k: v for k, v in good.items() if k != "generated_at"})
+    with pytest.raises(ValueError, match="map each policy name to its path"):
+        parse_policy_list(dict(good, policies={"A": "job-function"}))
+    with pytest.raises(ImportError, match="reinstall the orgiam.aws collection"):
+        load_policy_list(str(tmp_path / "absent.json"))
+    (tmp_path / "broken.json").write_text("{")
+    with pytest.raises(ImportError, match="broken.json"):
+        load_policy_list(str(tmp_path / "broken.json"))
+
+
+def test_the_update_script_writes_the_list_from_moto_with_its_version(tmp_path):
+    import importlib.util
+    import json
+
+    import moto
+
+    from ansible_collections.orgiam.aws.plugins.module_utils.catalog import managed_policies
+
+    spec = importlib.util.spec_from_file_location("update_aws_managed_policies", os.path.join(REPO, "scripts", "update_aws_managed_policies.py"))
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert os.path.samefile(script.TARGET, managed_policies.PATH)
+
+    target = tmp_path / "list.json"
+    assert script.main(["--offline", "--output", str(target)]) == 0
+    written = managed_policies.load_policy_list(str(target))
+    assert written.source.startswith(f"moto {moto.__version__}'s bundled copy")
+    assert len(written.paths) > 1000 and written.paths["ViewOnlyAccess"] == "/job-function/"
+    if managed_policies.SOURCE == written.source:  # the shipped list claims to be this moto's: it must be
+        assert dict(written.paths) == dict(managed_policies.AWS_MANAGED_POLICY_PATHS)
+        assert json.loads(target.read_text())["count"] == len(managed_policies.AWS_MANAGED_POLICY_PATHS)
 
 
 def test_customer_managed_policies_external_id_and_quotas(tmp_path):

@@ -130,24 +130,165 @@ EXAMPLES = r"""
 
 RETURN = r"""
 bootstrap:
-  description: The plan or the result, step by step, as written to bootstrap.json.
-  returned: always
+  description: The plan (check mode) or the result, step by step, as written to C(bootstrap.json).
+  returned: when the bootstrap started (not when an input was refused)
   type: dict
+  contains:
+    mode:
+      description: V(check) (nothing was written) or V(apply).
+      type: str
+      sample: check
+    ok:
+      description: Whether no step failed.
+      type: bool
+    changed:
+      description: Whether any step changed something (or, in check mode, would).
+      type: bool
+    management_account_id:
+      description: The organization's management account, the caller.
+      type: str
+      sample: "123456789012"
+    organization_id:
+      description: The organization's id.
+      type: str
+      sample: o-a1b2c3d4e5
+    steps:
+      description: One entry per step, in the order they run.
+      type: list
+      elements: dict
+      contains:
+        key:
+          description: The step's key, for example C(trusted-access), C(deployer-stackset) or C(pipeline).
+          type: str
+        kind:
+          description: C(trusted-access), C(stackset) (the deployer StackSet) or C(stack).
+          type: str
+        account_id:
+          description: The account the step deploys into.
+          type: str
+        account_name:
+          description: That account's name.
+          type: str
+        hostname:
+          description: Not used by the bootstrap; empty.
+          type: str
+        ou_path:
+          description: Not used by the bootstrap; empty.
+          type: str
+        region:
+          description: The step's region.
+          type: str
+        stack_name:
+          description: The stack or StackSet, for example C(orgiam-deployer) or C(orgiam-pipeline); empty for trusted access.
+          type: str
+        title:
+          description: A readable name of the step.
+          type: str
+        roles:
+          description: Not used by the bootstrap; empty.
+          type: list
+          elements: str
+        status:
+          description: >-
+            How the step ended - C(unchanged), C(created), C(updated), C(deleted), C(retained),
+            C(planned) (check mode), C(failed) or C(skipped) (a step after a failed one).
+          type: str
+        action:
+          description: >-
+            What the plan decided - C(none), C(create), C(update), C(delete), C(recreate),
+            C(continue-rollback-then-update), C(retain), C(wait), C(refuse), C(activate) or C(deploy).
+          type: str
+        reason:
+          description: Why the plan decided so.
+          type: str
+        changed:
+          description: Whether the step changed something (or, in check mode, would).
+          type: bool
+        observed:
+          description: The stack or StackSet as the plan saw it; empty when there was none.
+          type: dict
+        plan:
+          description: The resource changes, as readable lines.
+          type: list
+          elements: str
+        changes:
+          description: The template's logical ids to C(add), C(modify) and C(remove).
+          type: dict
+        change_set:
+          description: CloudFormation's own preview of a stack update (C(action), C(logical_id), C(type), C(replacement) per resource).
+          type: list
+          elements: dict
+        details:
+          description: Further notes on the step.
+          type: list
+          elements: str
+        deploy_to:
+          description: For the StackSet, the targets it has not reached yet.
+          type: list
+          elements: str
+        granted:
+          description: Not used by the bootstrap; empty.
+          type: dict
+        retained:
+          description: Not used by the bootstrap; empty.
+          type: list
+          elements: str
+        groups:
+          description: Not used by the bootstrap; empty.
+          type: list
+          elements: str
+        error:
+          description: Why the step failed, when it failed.
+          type: str
+        error_code:
+          description: AWS's error code, when AWS answered with one.
+          type: str
+        api_calls:
+          description: AWS API calls made for the step.
+          type: int
+        seconds:
+          description: How long the step took.
+          type: float
+        template:
+          description: The template file deployed, for stacks and the StackSet (inside the collection's C(files/cicd) unless O(templates) is given).
+          type: str
+        parameters:
+          description: The template's parameters, as deployed.
+          type: dict
 plan:
-  description: One line per step (and its details), as shown.
-  returned: always
+  description: One line per step (and its details), as shown at the end of the run.
+  returned: when the bootstrap started
   type: list
   elements: str
 summary:
   description: One line counting the steps by status.
-  returned: always
+  returned: when the bootstrap started
   type: str
 report_file:
-  description: Path of bootstrap.json.
-  returned: always
+  description: Path of C(bootstrap.json).
+  returned: when the bootstrap started
   type: str
+  sample: out/bootstrap.json
+diff:
+  description: For each changing stack or StackSet, its template and parameters, deployed and desired (what C(--diff) shows).
+  returned: with C(--diff), when a step changes
+  type: list
+  elements: dict
+  contains:
+    before_header:
+      description: Where, deployed.
+      type: str
+    after_header:
+      description: Where, desired.
+      type: str
+    before:
+      description: The deployed parameters and template.
+      type: str
+    after:
+      description: The desired parameters and template.
+      type: str
 problems:
-  description: Each bad input found before anything was written.
+  description: Each bad input found before anything was written (catalog, C(pipeline) settings, templates, accounts).
   returned: on bad input
   type: list
   elements: str

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .managed_policies import AWS_MANAGED_POLICY_PATHS
+from .managed_policies import AWS_MANAGED_POLICY_PATHS, POLICY_LIST
 from .identity import IDENTITY_SCHEMA, Identity, IdentityInput, build_identity
 from .yamlsource import SourceDoc, SourceError, load_yaml_file
 
@@ -41,7 +41,6 @@ POLICY_ARN = r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/([\x21-\x7E]*/)?[\w+=,.@
 MANAGED_POLICY_MAX_CHARS = 6144  # one managed policy document, whitespace not counted
 ROLE_INLINE_MAX_CHARS = 10240  # all of a role's inline policies together
 IAM_PATH = r"^/(?:[\x21-\x7E]+/)?$"
-ACCOUNT_ID = r"^\d{12}$"
 PRUNE_POLICIES = ("never", "plan", "apply")
 MAX_ROLE_NAME = 64
 MAX_PATH = 512
@@ -346,7 +345,12 @@ def _load_settings(directory: str) -> tuple[Settings | None, list[SourceError]]:
 
 
 def check_policy_reference(reference: str) -> str | None:
-    """None when ``reference`` names a policy orgiam can attach; else what is wrong and how to fix it."""
+    """None when ``reference`` names a policy orgiam can attach; else what is wrong and how to fix it.
+
+    A policy ARN (an AWS managed one, arn:aws:iam::aws:policy/..., or a customer managed one) passes
+    whenever it is well formed: it is the way to name a policy newer than orgiam's list. A bare name
+    (``ReadOnlyAccess``, ``job-function/ViewOnlyAccess``) must be in the list, at the path given.
+    """
     if reference.startswith("arn:"):
         if re.match(POLICY_ARN, reference):
             return None
@@ -354,12 +358,24 @@ def check_policy_reference(reference: str) -> str | None:
     path, _, name = reference.strip("/").rpartition("/")
     known_path = AWS_MANAGED_POLICY_PATHS.get(name)
     if known_path is None:
-        close = difflib.get_close_matches(name, AWS_MANAGED_POLICY_PATHS, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else "; give a policy ARN for a customer managed policy"
-        return f"'{reference}' is not an AWS managed policy{hint}"
+        return _unknown_managed_policy(reference, path, name)
     if path and known_path.strip("/") != path:
         return f"AWS managed policy {name} lives at path {known_path}, not /{path}/"
     return None
+
+
+def _unknown_managed_policy(reference: str, path: str, name: str) -> str:
+    """The error for a bare name missing from the list: the list's date and source, a suggestion, the ARN way out."""
+    close = difflib.get_close_matches(name, AWS_MANAGED_POLICY_PATHS, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else "."
+    arn = f"arn:aws:iam::aws:policy/{path + '/' if path else ''}{name}"
+    where = "" if path else " (with the policy's path before its name if it has one, e.g. job-function/)"
+    return (
+        f"'{reference}' is not an AWS managed policy in orgiam's list{hint} "
+        f"The list ({len(AWS_MANAGED_POLICY_PATHS)} names) was generated {POLICY_LIST.generated_at} from {POLICY_LIST.source}. "
+        f"If it is an AWS managed policy newer than the list, write its full ARN: {arn}{where}; "
+        "for a customer managed policy, its ARN arn:aws:iam::<account id>:policy/<path/>name"
+    )
 
 
 def _policy_field(doc: SourceDoc, base: tuple[Any, ...], data: dict[str, Any], key: str, limit: int, problems: list[SourceError]) -> tuple[tuple[str, str], ...]:
