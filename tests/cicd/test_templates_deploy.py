@@ -217,12 +217,17 @@ def test_the_pipeline_plans_waits_for_approval_and_applies(deployed: Deployed):
     assert "#{Plan.ORGIAM_PLAN_SUMMARY}" in approval["configuration"]["CustomData"]
     assert approval["configuration"]["ExternalEntityLink"] == "#{Plan.ORGIAM_PLAN_URL}"
     assert approval["timeoutInMinutes"] == 4320
-    for stage, mode in (("Plan", "plan"), ("Apply", "apply")):
+    for stage, mode, inputs in (("Plan", "plan", ["Source"]), ("Apply", "apply", ["Source", "Plan"])):
         (action,) = stages[stage]
         assert action["configuration"]["ProjectName"] == "orgiam-sync"
         assert json.loads(action["configuration"]["EnvironmentVariables"])[0] == \
             {"name": "MODE", "value": mode, "type": "PLAINTEXT"}
-        assert action["inputArtifacts"] == [{"name": "Source"}]
+        # Apply gets the approved plan: the Plan action's artifact, beside the source
+        assert [a["name"] for a in action["inputArtifacts"]] == inputs
+    (apply,) = stages["Apply"]
+    assert apply["configuration"]["PrimarySource"] == "Source"
+    assert {"name": "ORGIAM_REQUIRE_PLAN", "value": "1", "type": "PLAINTEXT"} in json.loads(
+        apply["configuration"]["EnvironmentVariables"])
 
 
 def test_without_approval_the_pipeline_goes_from_plan_to_apply_and_commits_start_it(deployed: Deployed):

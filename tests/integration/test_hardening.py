@@ -86,3 +86,22 @@ def test_a_run_that_writes_holds_the_lock_and_a_second_is_refused_naming_the_hol
     assert run.returncode == 0, run.output
     assert ws.client("iam", "Sandbox Alice").get_role(RoleName="SandboxAdmin")["Role"]["MaxSessionDuration"] == 7200
     assert lock_item(ws) is None
+
+
+def test_a_run_that_writes_never_acts_on_the_inventory_cache(workspace, tmp_path):
+    from tests.emulated import make_workspace
+
+    cache = tmp_path / "cache"
+    ws = make_workspace(tmp_path / "cached", workspace.endpoint, workspace.accounts,
+                        f"cache: true\ncache_plugin: ansible.builtin.jsonfile\ncache_connection: {cache}\ncache_timeout: 3600\n")
+    planned = ws.playbook("--check")  # reads the organization, and fills the cache
+    assert planned.returncode == 0, planned.output
+    again = ws.playbook("--check")  # from the cache: it says so
+    assert again.returncode == 0 and "planning from the inventory cache" in again.output
+    clear_calls(ws.endpoint)
+    refused = ws.playbook()
+    assert refused.returncode != 0 and "the inventory came from its cache" in refused.output and "--flush-cache" in refused.output
+    assert write_calls(calls(ws.endpoint)) == [] and role_names(ws, "Payments Prod") == []
+    fresh = ws.playbook("--flush-cache")
+    assert fresh.returncode == 0, fresh.output
+    assert role_names(ws, "Payments Prod") == ["ReadOnly"]

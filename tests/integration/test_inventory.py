@@ -303,8 +303,15 @@ def test_tag_presence_filter_and_id_hostnames(runs, seeded_org):
 
 def test_cache_serves_the_organization_without_aws(runs):
     first, second, flushed = runs["cached"]
-    # the second run had a dead endpoint: everything came from the cache
-    assert listed(first)["_meta"]["hostvars"] == listed(second)["_meta"]["hostvars"]
+    # the second run had a dead endpoint: everything came from the cache, and the inventory says so
+    live, cached = listed(first)["_meta"]["hostvars"], listed(second)["_meta"]["hostvars"]
+    assert {h["orgiam_inventory_from_cache"] for h in live.values()} == {False}
+    assert {h["orgiam_inventory_from_cache"] for h in cached.values()} == {True}
+
+    def without_source(hostvars: dict) -> dict:
+        return {host: {k: v for k, v in values.items() if k != "orgiam_inventory_from_cache"} for host, values in hostvars.items()}
+
+    assert without_source(live) == without_source(cached)
     # --flush-cache discovers again, here without credentials
     assert_one_line_failure(flushed, "no AWS credentials found")
 

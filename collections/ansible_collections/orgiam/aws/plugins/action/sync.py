@@ -79,6 +79,16 @@ class ActionModule(OrgiamAction):
             return dict(result, failed=True, msg="the inventory holds no AWS accounts: use the orgiam.aws.organization "
                                                  "inventory plugin (see inventories/demo)")
         ou_paths = list(task_vars.get("orgiam_ou_paths") or [])
+        if task_vars.get("orgiam_inventory_from_cache"):
+            when = task_vars.get("orgiam_discovered_at") or "an earlier run"
+            if not check:
+                return dict(result, failed=True, msg=(
+                    f"orgiam: the inventory came from its cache (the organization as discovered at {when}); a run "
+                    "that writes acts only on the live organization, so that it never deploys to an account that has "
+                    "gone or moved: run again with --flush-cache (or set cache: false in the inventory). "
+                    "Nothing was written."))
+            display.warning(f"orgiam: planning from the inventory cache (the organization as discovered at {when}); "
+                            "the apply will read the organization again")
         organization_id = str(task_vars.get("orgiam_organization_id") or "")
 
         catalog_path = os.path.expanduser(str(args["catalog"]))

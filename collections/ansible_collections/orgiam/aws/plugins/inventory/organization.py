@@ -68,8 +68,10 @@ notes:
     C(account_status), C(ou_path) (empty for accounts under the root), C(ou_id) (the root id for those),
     C(account_tags), C(is_management_account) and C(ansible_connection=local).
   - Group variables on V(all) are C(orgiam_management_account_id), C(orgiam_organization_id),
-    C(orgiam_ou_paths) (every OU path of the organization, filtered or not) and C(orgiam_ou_groups)
-    (OU path to group name).
+    C(orgiam_ou_paths) (every OU path of the organization, filtered or not), C(orgiam_ou_groups)
+    (OU path to group name), C(orgiam_discovered_at) (when the organization was read) and
+    C(orgiam_inventory_from_cache) (true when it came from the inventory cache; orgiam.aws.sync then
+    plans but refuses to write until the organization is read again, with C(--flush-cache)).
   - When two OU paths sanitize to the same group name (C(Workloads/Prod) and a top OU named
     C(Workloads Prod), or a top OU named C(Root)), each of those groups gets the OU id appended.
   - The cache holds the discovered organization before filtering, so changing a filter does not need a
@@ -117,6 +119,7 @@ cache_timeout: 300
 """
 
 import os
+from datetime import datetime, timezone
 from typing import Any
 
 from ansible.errors import AnsibleParserError
@@ -221,13 +224,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         use_cache = bool(self.get_option("cache"))
         if use_cache and cache:
             try:
-                return self._cache[cache_key]
+                cached = dict(self._cache[cache_key])
+                cached["from_cache"] = True  # a sync that writes refuses it (it never acts on stale data)
+                return cached
             except KeyError:
                 pass  # expired or never written
         org = self._discover()
+        org["discovered_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         if use_cache:
             self._cache[cache_key] = org
-        return org
+        return dict(org, from_cache=False)
 
     # -- catalog hook ----------------------------------------------------------
 
@@ -320,6 +326,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             "orgiam_organization_id": org["organization_id"],
             "orgiam_ou_paths": ou_paths(org),
             "orgiam_ou_groups": {path: group for path, group in groups.items() if path},
+            # where the accounts came from: a run that writes refuses the inventory cache
+            "orgiam_inventory_from_cache": bool(org.get("from_cache", False)),
+            "orgiam_discovered_at": str(org.get("discovered_at", "")),
         }
         if catalog_path:
             all_vars["orgiam_catalog_path"] = catalog_path

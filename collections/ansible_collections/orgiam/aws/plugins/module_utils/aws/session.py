@@ -82,6 +82,11 @@ class CallLog:
             return sum(sum(c.values()) for c in self.calls.values())
 
 
+    def for_account(self, account_id: str) -> dict[str, int]:
+        """The operations counted for one account ("service:Operation" -> count)."""
+        with self._lock:
+            return dict(self.calls.get(account_id, Counter()))
+
     def writes(self) -> list[str]:
         with self._lock:
             return sorted(
