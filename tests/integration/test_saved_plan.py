@@ -36,7 +36,7 @@ def test_a_saved_plan_is_a_documented_list_of_tasks(workspace):
     assert len(saved["catalog"]["digest"]) == 64
     by_name = {t["account_name"]: t for t in saved["tasks"]}
     prod = by_name["Payments Prod"]
-    assert (prod["kind"], prod["stack"], prod["action"], prod["observed"]) == ("member", "orgiam-roles", "create", {})
+    assert (prod["kind"], prod["stack_name"], prod["action"], prod["observed"]) == ("member", "orgiam-roles", "create", {})
     assert prod["desired"]["template"]["Resources"] and len(prod["desired"]["hash"]) == 32
     assert by_name["Security"]["action"] == "none" and by_name["Security"]["desired"]["template"] is None
     assert by_name["Management"]["planned_status"] == "skipped"  # no role names the management account

@@ -9,6 +9,7 @@ elements, aliases and required. RETURN must document every key the action puts i
 from __future__ import annotations
 
 import ast
+import importlib
 import os
 from types import SimpleNamespace
 from typing import Any
@@ -27,8 +28,21 @@ STUBS = {"sync": (sync_stub, SYNC_SPEC), "bootstrap": (bootstrap_stub, BOOTSTRAP
 ANSIBLE_KEYS = {"changed", "failed", "msg", "skipped", "invocation"}
 
 
+def sidecar(stub: Any) -> dict[str, Any]:
+    """The module's documentation file beside it (modules/<name>.yml), as ansible-doc reads it."""
+    with open(os.path.splitext(stub.__file__)[0] + ".yml", encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
 def documented_options(stub: Any) -> dict[str, dict[str, Any]]:
-    return yaml.safe_load(stub.DOCUMENTATION)["options"]
+    """The module's options with those of its documentation fragments, as ansible-doc merges them."""
+    documentation = sidecar(stub)["DOCUMENTATION"]
+    options = dict(documentation["options"])
+    for fragment in documentation.get("extends_documentation_fragment", []):
+        namespace, collection, name = fragment.split(".")
+        module = importlib.import_module(f"ansible_collections.{namespace}.{collection}.plugins.doc_fragments.{name}")
+        options.update(yaml.safe_load(module.ModuleDocFragment.DOCUMENTATION)["options"])
+    return options
 
 
 def as_documented(spec: dict[str, Any]) -> dict[str, Any]:
@@ -78,8 +92,8 @@ def test_the_stub_builds_its_module_from_the_same_spec(name):
     stub, spec = STUBS[name]
     source = open(stub.__file__, encoding="utf-8").read()
     assert f"argument_spec={name.upper()}_SPEC" in source
-    assert yaml.safe_load(stub.DOCUMENTATION)["module"] == name
-    yaml.safe_load(stub.EXAMPLES)  # valid YAML
+    assert sidecar(stub)["DOCUMENTATION"]["module"] == name
+    yaml.safe_load(sidecar(stub)["EXAMPLES"])  # valid YAML
 
 
 def returned_keys(action_file: str) -> set[str]:
@@ -102,7 +116,7 @@ def returned_keys(action_file: str) -> set[str]:
 
 
 def documented_return(stub: Any) -> dict[str, dict[str, Any]]:
-    return yaml.safe_load(stub.RETURN)
+    return sidecar(stub)["RETURN"]
 
 
 @pytest.mark.parametrize("name", sorted(STUBS))

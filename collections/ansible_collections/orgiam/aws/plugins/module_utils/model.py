@@ -202,6 +202,22 @@ class Task:
     reason_if_absent: str = ""  # why the stack is not wanted, when desired is NOTHING
     partition: str = "aws"
 
+    def to_dict(self) -> dict[str, Any]:
+        """Where the task is and what it is, as report.json and plan.json both have it."""
+        return {
+            "key": self.key,
+            "kind": str(self.kind),
+            "account_id": self.account_id,
+            "account_name": self.account_name,
+            "hostname": self.hostname,
+            "ou_path": self.ou_path,
+            "region": self.region,
+            "stack_name": self.name,
+            "stack_kind": self.stack_kind,
+            "title": self.title,
+            "roles": list(self.roles),
+        }
+
 
 @dataclass(frozen=True)
 class PlannedTask:
@@ -258,18 +274,8 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         """The result as report.json has it: the task's place, then what happened."""
-        task = self.task
         return {
-            "key": task.key,
-            "kind": str(task.kind),
-            "account_id": task.account_id,
-            "account_name": task.account_name,
-            "hostname": task.hostname,
-            "ou_path": task.ou_path,
-            "region": task.region,
-            "stack_name": task.name,
-            "title": task.title,
-            "roles": list(task.roles),
+            **self.task.to_dict(),
             "status": str(self.status),
             "action": str(self.action),
             "reason": self.reason,

@@ -37,10 +37,7 @@ class Engine:
         result = result or Result(task)
         started = time.monotonic()
         try:
-            op = self.operator(task)
-            cfn = op.client(self.ctx, task)
-            state = op.observe(self.ctx, cfn, task)
-            result.observed_at = time.monotonic()
+            op, cfn, state = self._observe(task, result)
             decision = op.decide(self.ctx, cfn, task, state, result)
             if decision.action == Action.WAIT:
                 state = op.settle(self.ctx, cfn, task)
@@ -122,10 +119,7 @@ class Engine:
         task.desired = planned.desired
         started = time.monotonic()
         try:
-            op = self.operator(task)
-            cfn = op.client(self.ctx, task)
-            state = op.observe(self.ctx, cfn, task)
-            result.observed_at = time.monotonic()
+            op, cfn, state = self._observe(task, result)
             now = op.fingerprint(state)
             result.state, result.observed = state, now
             if now != planned.observed:  # each task is in one part of a plan: any change is someone else's
@@ -142,6 +136,13 @@ class Engine:
             _fail(result, exc)
         self._account(result, started)
         return result
+
+    def _observe(self, task: Task, result: Result) -> tuple[Operator, Any, Any]:
+        op = self.operator(task)
+        cfn = op.client(self.ctx, task)
+        state = op.observe(self.ctx, cfn, task)
+        result.observed_at = time.monotonic()
+        return op, cfn, state
 
     def _account(self, result: Result, started: float, add: bool = False) -> None:
         seconds = round(time.monotonic() - started, 3)

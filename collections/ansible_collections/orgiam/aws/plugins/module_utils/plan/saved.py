@@ -48,16 +48,7 @@ def _task_record(result: Result) -> dict[str, Any]:
     task = result.task
     changing = result.status == Status.PLANNED and result.changes_planned
     return {
-        "key": task.key,
-        "kind": str(task.kind),
-        "account_id": task.account_id,
-        "account_name": task.account_name,
-        "hostname": task.hostname,
-        "ou_path": task.ou_path,
-        "region": task.region,
-        "stack": task.name,
-        "stack_kind": task.stack_kind,
-        "roles": list(task.roles),
+        **task.to_dict(),
         "grants": dict(task.grants),
         "granted": dict(result.granted),
         "planned_status": str(result.status),
@@ -118,7 +109,7 @@ def build_plan(
 
 
 
-REQUIRED_TASK_FIELDS = ("key", "kind", "account_id", "account_name", "region", "stack", "action", "observed", "desired")
+REQUIRED_TASK_FIELDS = ("key", "kind", "account_id", "account_name", "region", "stack_name", "action", "observed", "desired")
 
 
 @dataclass
@@ -212,7 +203,7 @@ def _task_from(record: dict[str, Any], partition: str) -> Task:
     wanted = desired_template(template) if template is not None else Desired(None, desired.get("hash"))
     return Task(
         key=record["key"], kind=Kind(record["kind"]), account_id=record["account_id"], account_name=record["account_name"],
-        region=record["region"], name=record["stack"], desired=wanted, hostname=record.get("hostname", ""),
+        region=record["region"], name=record["stack_name"], desired=wanted, title=record.get("title", ""), hostname=record.get("hostname", ""),
         ou_path=record.get("ou_path", ""), stack_kind=record.get("stack_kind", ""), roles=tuple(record.get("roles") or ()),
         grants=dict(record.get("grants") or {}), partition=partition,
     )
