@@ -143,8 +143,8 @@ def test_ansible_doc_reads_the_installed_plugins(installed):
     listing = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "list", "orgiam.aws"], env=env,
                              capture_output=True, text=True, timeout=60)
     assert listing.stdout.count("orgiam.aws") == 1 and str(installed.path) in listing.stdout, listing.stdout
-    for kind, name, path in (("module", "orgiam.aws.sync", "plugins/modules/sync.py"),
-                             ("module", "orgiam.aws.bootstrap", "plugins/modules/bootstrap.py"),
+    for kind, name, path in (("module", "orgiam.aws.sync", "plugins/modules/sync.yml"),
+                             ("module", "orgiam.aws.bootstrap", "plugins/modules/bootstrap.yml"),
                              ("inventory", "orgiam.aws.organization", "plugins/inventory/organization.py")):
         proc = subprocess.run([str(BIN / "ansible-doc"), "-t", kind, name], env=dict(env, ANSIBLE_NOCOLOR="1"),
                               capture_output=True, text=True, timeout=60)
