@@ -10,10 +10,11 @@ Modules:
     cfn_secrets   ``AWS::SecretsManager::Secret`` in CloudFormation
     cfn_stacks    stack states as AWS has them: rollbacks, termination protection, template limits, ...
     sts_access    ``sts:AssumeRole`` into a role another account lacks is denied
+    faults        faults for tests: throttling, lost answers, outages, denied accounts, hung or failing stacks
     org_spec      organization specs: the demo (``demo_org.yml``) and generated large ones
     organization  idempotent seeding of a spec through the AWS APIs
     aws           boto3 sessions for the emulator, apart from the user's AWS configuration
-    control       HTTP helpers for a running emulator: up, ready, reset, calls, stack status
+    control       HTTP helpers for a running emulator: up, ready, reset, calls, stack status, faults
     settings      default port and endpoint (``ORGIAM_EMULATOR_PORT``)
     __main__      ``python -m emulator serve|seed|wait|is-up|reset``
 """

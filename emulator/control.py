@@ -1,5 +1,18 @@
 """Talking to a running emulator over HTTP: is it up, is it ready, reset it, read its call log, put a
-stack in a status."""
+stack in a status, inject faults.
+
+Faults (``emulator.faults``; README "Faults" has every field)::
+
+    control.set_faults(endpoint, seed=7,
+                       throttle={"share": 0.2, "services": ["organizations"]},
+                       lost_response={"operations": ["CreateStack", "UpdateStack"], "limit": 1},
+                       outage={"calls": 3},
+                       deny_accounts=["210987654321"],
+                       hang_stacks=[{"account_id": "210987654321", "stack_name": "orgiam-roles", "describes": 2}],
+                       fail_stacks=[{"account_id": "210987654321", "stack_name": "orgiam-roles"}])
+    control.fault_counts(endpoint)   # {"throttle": 3, "lost_response": 1, "outage": 3, ...}
+    control.clear_faults(endpoint)   # so does control.reset
+"""
 
 from __future__ import annotations
 
@@ -9,7 +22,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from emulator.middleware import CALLS_PATH, RESET_PATH, STACK_STATUS_PATH, STATUS_PATH
+from emulator.middleware import CALLS_PATH, FAULTS_PATH, RESET_PATH, STACK_STATUS_PATH, STATUS_PATH
 from emulator.settings import REGION
 
 _POLL_INTERVAL_SECONDS = 0.1
@@ -81,3 +94,35 @@ def set_stack_status(
         payload["reason"] = reason
     answer: dict[str, str] = _request(endpoint_url.rstrip("/") + STACK_STATUS_PATH, method="POST", payload=payload)
     return answer
+
+
+def set_faults(endpoint_url: str, **plan: Any) -> dict[str, Any]:
+    """Put a fault plan in force (replacing any other, its counters at zero) and return it as the emulator
+    took it, with its seed (a random one when none is given). The fields are keyword arguments: ``seed``,
+    ``throttle``, ``lost_response``, ``outage``, ``deny_accounts``, ``hang_stacks``, ``fail_stacks``.
+    Raises ValueError with the emulator's reason for a plan it refuses."""
+    try:
+        answer: dict[str, Any] = _request(endpoint_url.rstrip("/") + FAULTS_PATH, method="POST", payload=plan)
+    except urllib.error.HTTPError as error:
+        if error.code != 400:
+            raise
+        raise ValueError(json.load(error).get("error", "the emulator refused the fault plan")) from None
+    plan_taken: dict[str, Any] = answer["plan"]
+    return plan_taken
+
+
+def faults(endpoint_url: str) -> dict[str, Any]:
+    """``{"plan": ... or None, "counts": {kind: n}, "outage": {...} (with an outage), "hanging": [...]}``."""
+    answer: dict[str, Any] = _request(endpoint_url.rstrip("/") + FAULTS_PATH)
+    return answer
+
+
+def fault_counts(endpoint_url: str) -> dict[str, int]:
+    """How many faults of each kind the plan in force has injected: throttle, lost_response, outage,
+    deny_accounts, hang_stacks (DescribeStacks answers that showed a stack in progress), fail_stacks."""
+    counts: dict[str, int] = faults(endpoint_url)["counts"]
+    return counts
+
+
+def clear_faults(endpoint_url: str) -> None:
+    _request(endpoint_url.rstrip("/") + FAULTS_PATH, method="DELETE")

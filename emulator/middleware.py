@@ -12,9 +12,15 @@ It answers the emulator's own paths (never forwarded to moto):
                              {"account_id", "stack_name", "status", "region" (default us-east-1),
                               "reason" (optional)} -> {"stack_id", "status"}; 404 when there is no such
                              stack, 400 for a bad request or status
+    POST   /_orgiam/faults   put a fault plan in force (``emulator.faults``; README "Faults"), replacing any
+                             other, its counters at zero -> the plan as taken (with its seed); 400 for a bad plan
+    GET    /_orgiam/faults   {"plan" (null when none), "counts" (faults injected, by kind), "outage",
+                             "hanging" (stacks shown in progress now)}
+    DELETE /_orgiam/faults   clear the plan and its counters (a reset does too)
 
-records every AWS API call before moto serves it, answers the AWS operations moto lacks
-(``account:PutAccountName``), and refuses ``sts:AssumeRole`` into a role another account does not have.
+records every AWS API call before moto serves it, injects the faults of the plan in force, answers the AWS
+operations moto lacks (``account:PutAccountName``), and refuses ``sts:AssumeRole`` into a role another
+account does not have.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from emulator import account_api, sts_access
-from emulator.call_log import AccountResolver, CallLog, CallRecord, operation_name, signing_scope
+from emulator.call_log import AccountResolver, CallLog, CallRecord, SigningScope, operation_name, signing_scope
+from emulator.faults import Call, FaultPlan, Faults, PlanError
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -35,16 +42,18 @@ CALLS_PATH = "/_orgiam/calls"
 RESET_PATH = "/_orgiam/reset"
 STATUS_PATH = "/_orgiam/status"
 STACK_STATUS_PATH = "/_orgiam/stack-status"
+FAULTS_PATH = "/_orgiam/faults"
 MOTO_RESET_PATH = "/moto-api/reset"
 
 
 class EmulatorState:
-    """What the emulator knows beyond moto: the call log, which account each access key is in, and
-    whether it is ready to be used."""
+    """What the emulator knows beyond moto: the call log, which account each access key is in, the fault
+    plan in force, and whether it is ready to be used."""
 
     def __init__(self) -> None:
         self.calls = CallLog()
         self.accounts = AccountResolver()
+        self.faults = Faults()
         self._ready = threading.Event()
         self._ready.set()
 
@@ -91,6 +100,17 @@ class OrgiamMiddleware:
         environ["HTTP_X_MOTO_ACCOUNT_ID"] = account_id
         operation = operation_name(scope.service, environ, body)
         self._state.calls.append(CallRecord(scope.service, operation, account_id, scope.access_key_id))
+        faults = self._state.faults
+        if faults.plan is not None:
+            call = Call(scope.service, operation, account_id, scope.region, scope.access_key_id)
+            return faults.serve(call, environ, body, start_response,
+                                lambda env, respond: self._serve_aws(env, respond, path, scope, account_id, operation,
+                                                                     body))
+        return self._serve_aws(environ, start_response, path, scope, account_id, operation, body)
+
+    def _serve_aws(self, environ: dict[str, Any], start_response: Callable[..., Any], path: str, scope: SigningScope,
+                   account_id: str, operation: str, body: bytes) -> Iterable[bytes]:
+        """One signed AWS call: the emulator's own operations and checks, then moto."""
         if scope.service == "account" and path == account_api.PUT_ACCOUNT_NAME_PATH:
             status, headers, payload = account_api.put_account_name(account_id, scope.region, body)
             return _respond(start_response, status, payload, headers)
@@ -106,6 +126,7 @@ class OrgiamMiddleware:
         reset_moto_state()
         self._state.accounts.clear()
         self._state.calls.clear()
+        self._state.faults.clear()
         return _respond_json(start_response, 200, {"status": "ok"})
 
     def _own_path(
@@ -123,9 +144,26 @@ class OrgiamMiddleware:
         if path == STACK_STATUS_PATH and method == "POST":
             status, answer = _set_stack_status(_take_body(environ))
             return _respond_json(start_response, status, answer)
-        if path in (CALLS_PATH, RESET_PATH, STATUS_PATH, STACK_STATUS_PATH):
+        if path == FAULTS_PATH and method == "POST":
+            return self._set_faults(_take_body(environ), start_response)
+        if path == FAULTS_PATH and method == "GET":
+            return _respond_json(start_response, 200, self._state.faults.snapshot())
+        if path == FAULTS_PATH and method == "DELETE":
+            self._state.faults.clear()
+            return _respond_json(start_response, 200, {"status": "ok"})
+        if path in (CALLS_PATH, RESET_PATH, STATUS_PATH, STACK_STATUS_PATH, FAULTS_PATH):
             return _respond_json(start_response, 405, {"error": f"{method} is not supported on {path}"})
         return _respond_json(start_response, 404, {"error": f"unknown emulator path {path}"})
+
+
+    def _set_faults(self, body: bytes, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        try:
+            plan = FaultPlan.from_json(json.loads(body or b"{}"))
+        except ValueError as error:  # PlanError, or JSON that does not parse
+            message = str(error) if isinstance(error, PlanError) else f"the body must be JSON: {error}"
+            return _respond_json(start_response, 400, {"error": message})
+        self._state.faults.set(plan)
+        return _respond_json(start_response, 200, self._state.faults.snapshot())
 
 
 def _set_stack_status(body: bytes) -> tuple[int, dict[str, Any]]:

@@ -47,7 +47,7 @@ def _role_exists(account_id: str, partition: str, path_and_name: str) -> bool:
     return any(role.name == name and role.path == path for role in list(backend.roles.values()))
 
 
-def _caller_arn(access_key_id: str, account_id: str, region: str) -> str:
+def caller_arn(access_key_id: str, account_id: str, region: str) -> str:
     from moto.sts.models import sts_backends
     from moto.utilities.utils import get_partition
 
@@ -67,7 +67,7 @@ def denial(caller_account_id: str, access_key_id: str, region: str, parameters: 
     partition, account_id, path_and_name = match.groups()
     if account_id == caller_account_id or _role_exists(account_id, partition, path_and_name):
         return None
-    caller = _caller_arn(access_key_id, caller_account_id, region)
+    caller = caller_arn(access_key_id, caller_account_id, region)
     return f"User: {caller} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
 
 

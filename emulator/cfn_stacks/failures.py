@@ -102,9 +102,36 @@ def stack_operation() -> Iterator[None]:
         _operation.depth -= 1
 
 
+class InjectedFailure:
+    """A failure the emulator's fault plan (``emulator.faults``) puts on the first resource that a stack
+    operation creates or updates; ``fired`` once it has."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+        self.fired = False
+
+
+@contextlib.contextmanager
+def failing_first_resource(error: BaseException) -> Iterator[InjectedFailure]:
+    """Within this block (one request's thread), the first resource a stack operation creates or updates
+    fails with ``error`` before anything is done to it; the operation then fails and rolls back as it
+    would for a real error."""
+    injected = InjectedFailure(error)
+    previous = getattr(_operation, "injected", None)
+    _operation.injected = injected
+    try:
+        yield injected
+    finally:
+        _operation.injected = previous
+
+
 def failing_as_resource(logical_id: str, resource_type: str, action: Callable[[], Any],
                         attempted: dict[str, Any] | None = None) -> Any:
     """Run ``action``; an error that is not a template error becomes ``ResourceFailed(logical_id)``."""
+    injected: InjectedFailure | None = getattr(_operation, "injected", None)
+    if injected is not None and not injected.fired:
+        injected.fired = True
+        raise ResourceFailed(logical_id, resource_type, injected.error)
     try:
         return action()
     except (ResourceFailed, *TEMPLATE_ERRORS):
