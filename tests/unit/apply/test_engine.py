@@ -373,3 +373,40 @@ def test_a_derived_task_without_a_planned_state_is_planned_afresh():
     clients, engine = setup(check=True, plan_id="plan-1")
     result = engine.run_derived(central_task("Admins"), None, None)
     assert (result.action, result.status) == (Action.CREATE, Status.PLANNED) and clients.writes() == []
+
+
+# --- transient failures: the task runs again from its observation -----------------------------------
+
+
+def test_a_task_failing_on_a_transient_error_runs_again_and_is_not_done_twice():
+    time = FakeTime()
+    clients, engine = setup(time, retry_pause=5.0)
+    cfn = clients.cfn(ACCOUNT)
+    # the create went through, but its answer never came: a dropped connection, past botocore's retries
+    original = cfn.create_stack
+
+    def create_then_drop(**kwargs: Any) -> Any:
+        cfn.create_stack = original
+        original(**kwargs)
+        raise client_error("ServiceUnavailable", "the connection dropped", "CreateStack")
+
+    cfn.create_stack = create_then_drop
+    result = engine.run(stack_task())
+    assert result.status == Status.CREATED and result.details[-1] == "succeeded at attempt 2 of 3"
+    assert "whose answer was lost" in result.reason
+    assert cfn.writes.count("CreateStack") == 1 and time.slept[-1] == 5.0
+
+
+def test_a_lasting_transient_failure_gives_up_after_the_attempts_and_a_real_error_at_once():
+    time = FakeTime()
+    clients, engine = setup(time, retry_pause=5.0)
+    clients.cfn(ACCOUNT).fail("DescribeStacks", client_error("Throttling", "Rate exceeded", "DescribeStacks"))
+    result = engine.run(stack_task())
+    assert (result.status, result.error_code, result.details[-1]) == (Status.FAILED, "Throttling", "failed 3 times")
+    assert time.slept[-2:] == [5.0, 10.0]
+
+    time = FakeTime()
+    clients, engine = setup(time)
+    clients.cfn(ACCOUNT).fail("DescribeStacks", client_error("AccessDenied", "no", "DescribeStacks"))
+    result = engine.run(stack_task())
+    assert result.status == Status.FAILED and result.error_code == "AccessDenied" and time.slept == []

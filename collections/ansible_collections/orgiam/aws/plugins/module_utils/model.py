@@ -258,6 +258,7 @@ class Result:
     state: Any = field(default=None, repr=False)  # the stack as observed last (kind-specific), never saved
     traceback: str = field(default="", repr=False)  # a failure that was not AWS's answer: a bug, shown at -vvv
     observed_at: float = field(default=0.0, repr=False)  # time.monotonic() of the observation it was planned from
+    transient: bool = field(default=False, repr=False)  # it failed on a throttle, a server error or a dropped connection
 
     @property
     def changes_planned(self) -> bool:

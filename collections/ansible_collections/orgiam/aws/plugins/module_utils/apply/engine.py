@@ -17,7 +17,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..aws.errors import AwsAccessError, explain_aws_error
+from ..aws.errors import AwsAccessError, explain_aws_error, is_transient
 from ..model import DONE_BY_ACTION, Action, PlannedTask, Result, Status, Task
 from .operators import OPERATORS, Context, Operator
 
@@ -89,11 +89,23 @@ class Engine:
     # --- one task at a time (sync): plan then apply in the same worker ---
 
     def run(self, task: Task, planned: PlannedTask | None = None) -> Result:
-        """Plan (or check against a saved plan) and, unless in check mode, apply one task."""
-        result = self.plan(task) if planned is None else self.verify(task, planned)
-        if self.ctx.check:
-            return result
-        return self.apply(result)
+        """Plan (or check against a saved plan) and, unless in check mode, apply one task.
+
+        A transient failure (past botocore's own retries) runs the task again from its observation, which
+        sees whatever the failed attempt did: a stack it created is waited for, not created twice."""
+        attempts = max(1, self.ctx.task_attempts)
+        first: Result | None = None
+        for attempt in range(1, attempts + 1):
+            result = self.plan(task) if planned is None else self.verify(task, planned)
+            if not self.ctx.check:
+                result = self.apply(result)
+            first = first or result
+            if result.status != Status.FAILED or not result.transient or attempt == attempts:
+                if attempt > 1:
+                    _after_retries(result, first, attempt, attempts)
+                return result
+            self.ctx.clock.sleep(self.ctx.retry_pause * attempt)
+        raise AssertionError("unreachable")
 
     def run_derived(self, task: Task, planned_observed: dict[str, str] | None, planned_hash: str | None) -> Result:
         """A saved plan's task whose template is derived when the plan is applied (the central stack, from how
@@ -150,6 +162,18 @@ class Engine:
         result.api_calls = self.ctx.clients.call_log.total(result.task.account_id)
 
 
+def _after_retries(result: Result, first: Result, attempt: int, attempts: int) -> None:
+    """A task that succeeded after a transient failure: when the failed attempt's change took effect after all
+    (the retry found the stack changed and nothing left to do), report that change."""
+    if result.status == Status.FAILED:
+        result.details.append(f"failed {attempts} times")
+        return
+    if result.action == Action.NOOP and first.changes_planned and result.observed != first.observed:
+        result.action, result.status = first.action, DONE_BY_ACTION.get(first.action, Status.UPDATED)
+        result.reason = f"{first.reason}; done by attempt {attempt - 1}, whose answer was lost"
+    result.details.append(f"succeeded at attempt {attempt} of {attempts}")
+
+
 def _planned_status(result: Result) -> Status:
     if result.changes_planned:
         return Status.PLANNED
@@ -163,6 +187,7 @@ def _join(first: str, second: str) -> str:
 def _fail(result: Result, exc: BaseException) -> None:
     error = explain_aws_error(exc)
     result.fail(str(error), error.code)
+    result.transient = is_transient(exc)
     if not isinstance(exc, AwsAccessError) and not _is_botocore(exc):
         # not an AWS answer: a bug of ours. One line in the report, the traceback for -vvv.
         result.traceback = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))

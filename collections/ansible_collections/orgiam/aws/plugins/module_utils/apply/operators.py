@@ -46,6 +46,10 @@ class Context:
     # called before the first write of the run (the run lock): returns when the right to write began
     # (time.monotonic()); a task observed before that is observed again before it writes
     before_write: Callable[[], float] | None = None
+    # a task that fails on a transient error (throttled past botocore's retries, a dropped connection, a
+    # server error) is run again, from its observation, up to this many times in all, after a pause
+    task_attempts: int = 3
+    retry_pause: float = 5.0
 
 
 class Operator:

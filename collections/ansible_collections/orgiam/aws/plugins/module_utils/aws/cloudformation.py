@@ -16,7 +16,7 @@ import json
 import uuid
 from typing import Any, Callable
 
-from ..model import StackState
+from ..model import HASH_TAG, StackState
 from .errors import AwsAccessError, call, error_code, error_message, explain_aws_error
 from .waiters import DEFAULT_CLOCK, Backoff, Clock, poll
 
@@ -132,6 +132,13 @@ def _expect(state: StackState | None, name: str, good: set[str], doing: str) -> 
     return state
 
 
+def _ours(cfn: Any, name: str, tags: list[dict[str, str]]) -> bool:
+    """Whether the stack carries the template hash of ``tags``: the operation we asked for, already done or under way."""
+    wanted = next((t["Value"] for t in tags if t["Key"] == HASH_TAG), None)
+    state = describe_stack(cfn, name)
+    return state is not None and wanted is not None and state.template_hash == wanted
+
+
 def _token(verb: str) -> str:
     """A ClientRequestToken for one request: botocore's retries of it send the same token, so a retried
     call whose first answer was lost is recognised by CloudFormation instead of failing as a duplicate."""
@@ -142,18 +149,21 @@ def create_stack(
     cfn: Any, name: str, body: str, tags: list[dict[str, str]], timeout: float,
     source: TemplateSource = inline_only, parameters: dict[str, str] | None = None, clock: Clock = DEFAULT_CLOCK,
 ) -> StackState:
-    call(
-        f"create stack {name}",
-        cfn.create_stack,
-        StackName=name,
-        **source(name, body),
-        Parameters=parameter_list(parameters or {}),
-        Capabilities=CAPABILITIES,
-        Tags=tags,
-        OnFailure="ROLLBACK",
-        EnableTerminationProtection=True,
-        ClientRequestToken=_token("create"),
-    )
+    try:
+        cfn.create_stack(
+            StackName=name,
+            **source(name, body),
+            Parameters=parameter_list(parameters or {}),
+            Capabilities=CAPABILITIES,
+            Tags=tags,
+            OnFailure="ROLLBACK",
+            EnableTerminationProtection=True,
+            ClientRequestToken=_token("create"),
+        )
+    except Exception as exc:
+        # a retry of a create whose answer was lost finds the stack it made: the same template hash
+        if not (error_code(exc) == "AlreadyExistsException" and _ours(cfn, name, tags)):
+            raise explain_aws_error(exc, doing=f"create stack {name}") from None
     return _expect(wait_stable(cfn, name, timeout, clock), name, {"CREATE_COMPLETE"}, "create")
 
 
@@ -170,11 +180,14 @@ def update_stack(
             Tags=tags,
         )
     except Exception as exc:
-        if "No updates are to be performed" in error_message(exc):
+        message = error_message(exc)
+        if "No updates are to be performed" in message and _ours(cfn, name, tags):
             state = describe_stack(cfn, name)
             assert state is not None
             return state
-        raise explain_aws_error(exc, doing=f"update stack {name}") from None
+        # a retry of an update whose answer was lost finds it under way: wait, then it must be ours
+        if not ("_IN_PROGRESS state" in message and _ours(cfn, name, tags)):
+            raise explain_aws_error(exc, doing=f"update stack {name}") from None
     return _expect(wait_stable(cfn, name, timeout, clock), name, {"UPDATE_COMPLETE"}, "update")
 
 

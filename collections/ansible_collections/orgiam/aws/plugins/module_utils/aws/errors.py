@@ -66,9 +66,17 @@ def is_unreachable(exc: BaseException) -> bool:
     return HAS_BOTOCORE and isinstance(exc, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError))
 
 
+# server errors and dropped connections, as AWS and botocore name them (also once explained by explain_aws_error)
+SERVER_CODES = frozenset({
+    "InternalFailure", "InternalError", "InternalServerError", "ServiceUnavailable", "ServiceUnavailableException",
+    "ConnectionClosedError", "ReadTimeoutError", "ConnectTimeoutError", "EndpointConnectionError", "EndpointUnreachable",
+    "ProxyConnectionError", "HTTPClientError",
+})
+
+
 def is_transient(exc: BaseException) -> bool:
     """Throttled, a server error, or a connection that dropped mid-way: worth another try."""
-    if error_code(exc) in THROTTLING_CODES:
+    if error_code(exc) in THROTTLING_CODES | SERVER_CODES:
         return True
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
