@@ -105,3 +105,15 @@ def test_a_run_that_writes_never_acts_on_the_inventory_cache(workspace, tmp_path
     fresh = ws.playbook("--flush-cache")
     assert fresh.returncode == 0, fresh.output
     assert role_names(ws, "Payments Prod") == ["ReadOnly"]
+
+
+def test_a_wrong_argument_is_one_clear_error_before_any_aws_call(workspace):
+    ws = workspace
+    clear_calls(ws.endpoint)
+    run = ws.playbook("-e", "orgiam_lock_wait=soon")
+    assert run.returncode != 0
+    assert "lock_wait" in run.output and "int" in run.output and "Traceback" not in run.output
+    assert {c["service"] for c in calls(ws.endpoint)} <= {"organizations", "sts"}  # the inventory's calls, nothing more
+    assert write_calls(calls(ws.endpoint)) == []
+    run = ws.playbook("-e", "orgiam_plan_part=2/4")
+    assert run.returncode != 0 and "needs a saved plan" in run.output
