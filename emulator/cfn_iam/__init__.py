@@ -12,6 +12,9 @@ CloudFormation does, so that it removes only what the template itself had added 
 an ``AWS::IAM::ManagedPolicy``'s ``Roles``, or a membership made by an ``AWS::IAM::UserToGroupAddition``,
 survives an update of the role or user). Deletion removes whatever is attached, as IAM requires.
 Changing a name (or a role's or managed policy's path) replaces the resource, as in AWS.
+
+``iam_api`` puts right IAM API calls that moto answers unlike AWS where a change made by hand must show
+as exactly that change (``UpdateRole`` keeps what it does not name).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import moto.cloudformation.parsing  # noqa: F401
 from moto.core.common_models import CloudFormationModel
 
 from emulator.cfn_iam.common import clear_model_caches, iam_backend
+from emulator.cfn_iam import iam_api
 from emulator.cfn_iam.group import IamGroup, IamUserToGroupAddition
 from emulator.cfn_iam.managed_policy import IamManagedPolicy
 from emulator.cfn_iam.role import IamRole
@@ -37,5 +41,7 @@ clear_model_caches()
 
 
 def install() -> None:
-    """The models are in moto's map once this package is imported; forget any map built before that."""
+    """The models are in moto's map once this package is imported; forget any map built before that. Also
+    puts right the IAM API calls that moto answers unlike AWS (``iam_api``)."""
+    iam_api.install()
     clear_model_caches()

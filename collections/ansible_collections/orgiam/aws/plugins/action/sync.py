@@ -107,6 +107,7 @@ class ActionModule(OrgiamAction):
             concurrency=int(args["concurrency"] or settings.concurrency),
             timeout=float(args["timeout"] or settings.stack_timeout_seconds),
             lock_wait=float(args["lock_wait"]),
+            verify=str(args["verify"] or getattr(settings, "verify", "") or "tags"),
         )
         call_log = CallLog()
         try:
@@ -134,6 +135,7 @@ class ActionModule(OrgiamAction):
                             partition=clients.partition, stack_prefix=settings.stack_prefix)
             except PlanError as exc:
                 return dict(result, failed=True, msg=f"orgiam: the saved plan is refused: {exc}")
+            options.verify = saved.verify
         elif args["plan_part"]:
             return dict(result, failed=True, msg="orgiam: plan_part (orgiam_plan_part) needs a saved plan (orgiam_plan)")
 
@@ -141,7 +143,8 @@ class ActionModule(OrgiamAction):
         part_text = f", part {part[0]} of {part[1]}" if part[1] > 1 else ""
         display.display(
             f"orgiam: {doing} {len(run_ids)} of {len(accounts)} accounts{part_text} "
-            f"(central account {resolution.central.name}, region {clients.region}, concurrency {options.concurrency})"
+            f"(central account {resolution.central.name}, region {clients.region}, concurrency {options.concurrency}, "
+            f"verify {options.verify})"
         )
         outcome = run_sync(clients, catalog, resolution, run_ids, options, Progress(len(run_ids), float(args["progress_interval"])),
                            saved=saved, part=part, notice=display.display)
@@ -155,7 +158,7 @@ class ActionModule(OrgiamAction):
                 outcome.members, outcome.central, catalog_path=catalog_path, catalog_digest=catalog.digest,
                 organization_id=organization_id, region=clients.region, partition=clients.partition,
                 stack_prefix=settings.stack_prefix, member_role_name=clients.settings.member_role_name,
-                report=report, diffs=diffs)
+                verify=options.verify, report=report, diffs=diffs)
         paths = write_report(report, os.path.expanduser(str(args["report_dir"])), plan_document)
         summary = summary_text(report)
         if check:

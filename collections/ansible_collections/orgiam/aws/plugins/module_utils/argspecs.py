@@ -36,6 +36,7 @@ SYNC_SPEC: dict[str, dict[str, Any]] = {
     "plan": {"type": "path"},
     "plan_part": {"type": "str"},
     "lock_wait": {"type": "int", "default": 120},
+    "verify": {"type": "str", "choices": ["tags", "live"]},
     **AWS_COMMON_SPEC,
 }
 

@@ -43,6 +43,7 @@ class Action(str, enum.Enum):
     RETAIN = "retain"  # would delete, but the prune policy says not to
     WAIT = "wait"  # an operation is in progress: wait for it, then decide again
     REFUSE = "refuse"  # something orgiam does not own sits where orgiam would deploy
+    REPAIR = "repair"  # the stack is up to date, but what it owns was changed by hand: put it back
     ACTIVATE = "activate"  # switch a feature on (StackSets' trusted access)
     DEPLOY = "deploy"  # a current stack set that must reach more targets
 
@@ -51,7 +52,7 @@ class Action(str, enum.Enum):
 
 
 CHANGING = frozenset({Action.CREATE, Action.UPDATE, Action.DELETE, Action.RECREATE, Action.CONTINUE_AND_UPDATE,
-                      Action.ACTIVATE, Action.DEPLOY})
+                      Action.ACTIVATE, Action.DEPLOY, Action.REPAIR})
 
 
 class Status(str, enum.Enum):
@@ -66,6 +67,7 @@ class Status(str, enum.Enum):
     FAILED = "failed"
     SKIPPED = "skipped"
     STALE = "stale"  # a saved plan's task whose stack changed since the plan: refused
+    REPAIRED = "repaired"  # what was changed by hand was put back
 
     def __str__(self) -> str:
         return self.value
@@ -80,6 +82,7 @@ DONE_BY_ACTION = {
     Action.ACTIVATE: Status.UPDATED,
     Action.DEPLOY: Status.UPDATED,
     Action.RETAIN: Status.RETAINED,
+    Action.REPAIR: Status.REPAIRED,
 }
 
 
@@ -143,11 +146,28 @@ class StackState:
         return self.tags.get(PLAN_TAG, "")
 
 
+@dataclass(frozen=True)
+class VerifiedState(StackState):
+    """A stack whose resources were compared with the live IAM state (``verify: live``).
+
+    ``drift`` holds one entry per difference (``plan.drift.Drift``: resource, property, before, after),
+    ``template`` the deployed template it was compared against, ``digest`` a short hash of the drift."""
+
+    drift: tuple[Any, ...] = ()
+    template: Any = field(default=None, compare=False, repr=False)
+    digest: str = ""
+
+
 def fingerprint(state: StackState | None) -> dict[str, str]:
-    """What a saved plan remembers of a stack, to tell later whether it changed: {} for no stack."""
+    """What a saved plan remembers of a stack, to tell later whether it changed: {} for no stack.
+
+    A live-verified stack also remembers its drift: a hand change after the plan makes the task stale."""
     if state is None:
         return {}
-    return {"status": state.status, "hash": state.template_hash, "stack_id": state.stack_id}
+    seen = {"status": state.status, "hash": state.template_hash, "stack_id": state.stack_id}
+    if isinstance(state, VerifiedState):
+        seen["drift"] = state.digest
+    return seen
 
 
 @dataclass(frozen=True)
@@ -246,6 +266,8 @@ class Result:
     change_set: list[dict[str, str]] = field(default_factory=list)  # CloudFormation's own view of an update
     details: list[str] = field(default_factory=list)
     deploy_to: tuple[str, ...] = ()  # stack set: targets not reached yet
+    drift: list[dict[str, Any]] = field(default_factory=list)  # live verification: what was changed by hand
+    repairs: list[str] = field(default_factory=list)  # the calls that put it back
     diff: dict[str, str] | None = None
     error: str = ""
     error_code: str = ""
@@ -266,7 +288,7 @@ class Result:
 
     @property
     def changed(self) -> bool:
-        return self.status in (Status.CREATED, Status.UPDATED, Status.DELETED) or (
+        return self.status in (Status.CREATED, Status.UPDATED, Status.DELETED, Status.REPAIRED) or (
             self.status == Status.PLANNED and self.changes_planned)
 
     def fail(self, message: str, code: str = "") -> "Result":
@@ -287,6 +309,8 @@ class Result:
             "change_set": [dict(c) for c in self.change_set],
             "details": list(self.details),
             "deploy_to": list(self.deploy_to),
+            "drift": [dict(d) for d in self.drift],
+            "repairs": list(self.repairs),
             "granted": dict(self.granted),
             "retained": list(self.retained),
             "groups": list(self.groups),

@@ -12,6 +12,8 @@ operator here plus its renderer, not a new pipeline.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -21,9 +23,12 @@ from ..aws.cloudformation import TemplateSource, inline_only
 from ..aws.errors import AwsAccessError
 from ..aws.session import AwsClients
 from ..aws.waiters import DEFAULT_CLOCK, Clock
-from ..model import STABLE, Action, Decision, Kind, Result, StackState, Task, fingerprint
+from ..model import STABLE, Action, Decision, Kind, Result, StackState, Task, VerifiedState, fingerprint
+from ..aws.iam_state import read_state
 from ..plan import diff as D
 from ..plan.decide import decide
+from ..plan.drift import compare, expected_state
+from .repair import repair
 from ..render.common import desired_template, stack_tags
 from ..render.member import held_role_arns, retain_roles
 
@@ -50,6 +55,9 @@ class Context:
     # server error) is run again, from its observation, up to this many times in all, after a pause
     task_attempts: int = 3
     retry_pause: float = 5.0
+    # "tags": a stack whose hash tag matches is up to date (2 calls); "live": also compare every resource it
+    # owns with the live IAM state, and put back what was changed by hand
+    verify: str = "tags"
 
 
 class Operator:
@@ -141,9 +149,81 @@ class Operator:
 
 
 class CentralOperator(Operator):
-    """The central account's identity stack: a template orgiam renders, previewed resource by resource."""
+    """The central account's identity stack: a template orgiam renders, previewed resource by resource.
+
+    With ``verify: live`` every resource the deployed template owns is read back through IAM and compared
+    (plan/drift.py); what was changed by hand is a planned change (REPAIR when the template itself is up
+    to date) and is put back with direct IAM calls (apply/repair.py), which leave the stack as
+    CloudFormation last made it, so later updates still succeed."""
 
     rendered = True
+
+    def observe(self, ctx: Context, cfn: Any, task: Task) -> Any:
+        state = cfn_ops.describe_stack(cfn, task.name)
+        if ctx.verify != "live" or state is None or not state.managed_by_orgiam or state.status not in STABLE:
+            return state
+        return self.verified(ctx, cfn, task, state, cfn_ops.get_template(cfn, task.name))
+
+    def verified(self, ctx: Context, cfn: Any, task: Task, state: StackState, template: dict[str, Any] | None) -> VerifiedState:
+        """The stack with what differs between ``template`` and the live IAM state of what it owns."""
+        template = template or {}
+        iam, secrets = self._iam(ctx, task, template)
+        expected = expected_state(template, task.account_id, task.partition)
+        drifts = compare(expected, read_state(iam, template, task.account_id, task.partition, secrets))
+        digest = hashlib.sha256(json.dumps([d.to_dict() for d in drifts], sort_keys=True, default=str).encode()).hexdigest()[:16]
+        fields = {f.name: getattr(state, f.name) for f in dataclasses.fields(StackState)}
+        return VerifiedState(**fields, drift=tuple(drifts), template=template, digest=digest if drifts else "")
+
+    @staticmethod
+    def _iam(ctx: Context, task: Task, template: dict[str, Any]) -> tuple[Any, Any]:
+        iam = ctx.clients.member_client("iam", task.account_id, task.region)
+        has_secrets = any(r.get("Type") == "AWS::SecretsManager::Secret" for r in (template.get("Resources") or {}).values())
+        secrets = ctx.clients.member_client("secretsmanager", task.account_id, task.region) if has_secrets else None
+        return iam, secrets
+
+    def decide(self, ctx: Context, cfn: Any, task: Task, state: Any, result: Result) -> Decision:
+        decision = super().decide(ctx, cfn, task, state, result)
+        drift = getattr(state, "drift", ())
+        if not drift:
+            return decision
+        result.drift = [dict(d.to_dict(), line=d.line()) for d in drift]
+        result.plan = [d.line() for d in drift]
+        what = f"{len(drift)} change(s) made by hand to what orgiam owns"
+        if decision.action == Action.NOOP:
+            return Decision(Action.REPAIR, f"{what}: put back")
+        if decision.action in (Action.UPDATE, Action.CONTINUE_AND_UPDATE):
+            return Decision(decision.action, f"{decision.reason}; and {what}, put back after it")
+        return decision
+
+    def preview(self, ctx: Context, cfn: Any, task: Task, state: Any, result: Result) -> None:
+        if result.action != Action.REPAIR:
+            lines = list(result.plan)
+            super().preview(ctx, cfn, task, state, result)
+            result.plan = lines + [line for line in result.plan if line not in lines]
+            return
+        if ctx.diff:
+            before = {d["line"]: d["before"] for d in result.drift}
+            after = {d["line"]: d["after"] for d in result.drift}
+            result.diff = D.diff_entry(f"{task.hostname or task.account_id}: {task.name}, changed by hand",
+                                       D.pretty(before), D.pretty(after))
+
+    def apply(self, ctx: Context, cfn: Any, task: Task, state: Any, result: Result) -> Any:
+        drift = list(getattr(state, "drift", ()))
+        if result.action == Action.REPAIR:
+            self._repair(ctx, task, drift, state.template, result)
+            return state
+        after = super().apply(ctx, cfn, task, state, result)
+        if drift and isinstance(after, StackState):
+            # CloudFormation changed only what the template changed: put back what is still off
+            again = self.verified(ctx, cfn, task, after, task.desired.document)
+            self._repair(ctx, task, list(again.drift), again.template, result)
+        return after
+
+    def _repair(self, ctx: Context, task: Task, drift: list[Any], template: Any, result: Result) -> None:
+        if not drift:
+            return
+        iam, secrets = self._iam(ctx, task, template or {})
+        result.repairs += repair(iam, drift, expected_state(template or {}, task.account_id, task.partition), secrets)
 
 
 class MemberOperator(CentralOperator):

@@ -59,6 +59,7 @@ def _task_record(result: Result) -> dict[str, Any]:
         "retained": list(result.retained),
         "details": list(result.details),
         "deploy_to": list(result.deploy_to),
+        "drift": [dict(d) for d in result.drift],
         "desired": {
             "hash": task.desired.hash,
             # the template itself only where the plan changes something: that is what will be deployed
@@ -78,6 +79,7 @@ def build_plan(
     partition: str,
     stack_prefix: str,
     member_role_name: str,
+    verify: str = "tags",
     report: dict[str, Any] | None = None,
     diffs: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
@@ -98,8 +100,12 @@ def build_plan(
         "catalog": {"path": catalog_path, "digest": catalog_digest},
         "stack_prefix": stack_prefix,
         "member_role_name": member_role_name,
+        "verify": verify,
         "summary": {"tasks": len(tasks) + 1, "changes": sum(by_action.values()), "by_action": by_action,
-                    "failed": sum(1 for r in members + [central] if r.status == Status.FAILED)},
+                    "failed": sum(1 for r in members + [central] if r.status == Status.FAILED),
+                    # changes made by hand, found by live verification, counted apart from the catalog's
+                    "drift": sum(len(r.drift) for r in members + [central]),
+                    "stacks_with_drift": sum(1 for r in members + [central] if r.drift)},
         "tasks": tasks,
         "central": _task_record(central),
         "report": report or {},
@@ -124,6 +130,7 @@ class SavedPlan:
     tasks: list[dict[str, Any]]
     central: dict[str, Any] | None
     created_at: str = ""
+    verify: str = "tags"  # how the plan saw each stack: an apply observes the same way, to compare like with like
     _by_key: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -243,5 +250,5 @@ def load_plan(path: str) -> SavedPlan:
         path=path, id=str(data["id"]), organization_id=str(data["organization_id"]), region=str(data["region"]),
         partition=str(data["partition"]), catalog_digest=str((data["catalog"] or {}).get("digest", "")),
         stack_prefix=str(data["stack_prefix"]), tasks=tasks, central=data.get("central"),
-        created_at=str(data.get("created_at", "")),
+        created_at=str(data.get("created_at", "")), verify=str(data.get("verify") or "tags"),
     )

@@ -18,7 +18,9 @@ def notification(report: dict[str, Any], run_url: str = "") -> tuple[str, str]:
     failed = len(report["failed_accounts"])
     state = "FAILED" if failed else "OK"
     mode = "plan" if report["mode"] == "check" else "sync"
-    subject = f"orgiam {mode} {state}: {report['accounts_in_run']} accounts, {failed} failed"[:SUBJECT_MAX]
+    drift = report.get("drift", [])
+    found = f", DRIFT in {len({(d['account_id'], d['stack']) for d in drift})} stack(s)" if drift else ""
+    subject = f"orgiam {mode} {state}: {report['accounts_in_run']} accounts, {failed} failed{found}"[:SUBJECT_MAX]
     body = summary_text(report)
     if run_url:
         body += f"\nDetails: {run_url}\n"

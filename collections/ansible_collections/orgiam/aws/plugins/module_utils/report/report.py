@@ -20,7 +20,7 @@ from ..model import Result, Status
 
 FAILED, PLANNED = str(Status.FAILED), str(Status.PLANNED)
 
-STATUS_ORDER = ("created", "updated", "deleted", "planned", "unchanged", "retained", "skipped", "stale", "failed")
+STATUS_ORDER = ("created", "updated", "repaired", "deleted", "planned", "unchanged", "retained", "skipped", "stale", "failed")
 
 
 def build_report(outcome: Any, accounts_seen: int, writes: list[str]) -> dict[str, Any]:
@@ -36,6 +36,13 @@ def build_report(outcome: Any, accounts_seen: int, writes: list[str]) -> dict[st
         "accounts_in_run": len(members),
         "member_stacks": {status: counts.get(status, 0) for status in STATUS_ORDER},
         "changes_planned": sum(1 for r in members + [outcome.central] if r.status == PLANNED and r.changed),
+        "verify": getattr(outcome, "verify", "tags"),
+        # what was changed by hand to what orgiam owns (live verification), apart from the catalog's changes
+        "drift": [
+            {"account_id": r.task.account_id, "account_name": r.task.account_name, "stack": r.task.name,
+             "repaired": r.status == Status.REPAIRED or (r.status in (Status.UPDATED,) and bool(r.repairs)), **d}
+            for r in members + [outcome.central] for d in r.drift
+        ],
         "central": _strip(outcome.central),
         "failed_accounts": [
             {"account_id": r.task.account_id, "account_name": r.task.account_name, "stack": r.task.name,
@@ -97,11 +104,21 @@ def summary_text(report: dict[str, Any]) -> str:
         lines.extend(ou_table(report))
     if report.get("plan_id"):
         lines.append(f"  applied the saved plan {report['plan_id']}")
+    drift = report.get("drift", [])
+    if report.get("verify") == "live":
+        drifted = {(d["account_id"], d["stack"]) for d in drift}
+        verb = "to put back" if report["mode"] == "check" else "put back"
+        lines.append(f"  verified live: {len(drift)} change(s) made by hand in {len(drifted)} stack(s)" + (f", {verb}" if drift else ""))
+        for entry in drift[:20]:
+            lines.append(f"  DRIFT {entry['account_name']} ({entry['account_id']}), {entry['stack']}: {entry['line']}")
+        if len(drift) > 20:
+            lines.append(f"  ... and {len(drift) - 20} more in report.json")
     for failure in report["failed_accounts"]:
         lines.append(f"  FAILED {failure['account_name']} ({failure['account_id']}), {failure['stack']}: {failure['error']}")
     for stale in report.get("stale_accounts", []):
         lines.append(f"  STALE {stale['account_name']} ({stale['account_id']}), {stale['stack']}: {stale['reason']}")
-    changed = sum(stacks[k] for k in ("created", "updated", "deleted")) + (1 if central["status"] in ("created", "updated") else 0)
+    changed = sum(stacks[k] for k in ("created", "updated", "repaired", "deleted")) + (
+        1 if central["status"] in ("created", "updated", "repaired") else 0)
     lines.append(f"  changes: {report['changes_planned'] if report['mode'] == 'check' else changed}")
     return "\n".join(lines) + "\n"
 
@@ -113,18 +130,28 @@ def summary_markdown(report: dict[str, Any]) -> str:
             f"| {r['account_name']} | {r['account_id']} | {r['ou_path'] or '(root)'} | {r['stack_name']} | {r['status']} | "
             f"{r['action']} | {', '.join(r['roles'])} | {r['error_code']} |"
         )
-    return "# orgiam sync report\n\n```\n" + summary_text(report) + "```\n\n" + "\n".join(rows) + "\n"
+    text = "# orgiam sync report\n\n```\n" + summary_text(report) + "```\n\n" + "\n".join(rows) + "\n"
+    if report.get("drift"):
+        drift = ["| account | stack | resource | change | put back |", "| --- | --- | --- | --- | --- |"]
+        for d in report["drift"]:
+            line = d["line"].replace("|", "\\|")
+            drift.append(f"| {d['account_name']} ({d['account_id']}) | {d['stack']} | {d['type']} {d['name']} | `{line}` | "
+                         f"{'yes' if d['repaired'] else 'no'} |")
+        text += "\n## Changes made by hand to what orgiam owns\n\n" + "\n".join(drift) + "\n"
+    return text
 
 
 def junit_xml(report: dict[str, Any]) -> str:
     """One test case per account stack (and the central stack), for CodeBuild report groups."""
     results = report["accounts"] + [report["central"]]
-    failures = sum(1 for r in results if r["status"] in (FAILED, "stale"))
+    # a stack changed by hand is a failing test case in a plan (someone must look), a passing one once put back
+    drifted = [r for r in results if r.get("drift") and r["status"] not in (FAILED, "stale")]
+    failures = sum(1 for r in results if r["status"] in (FAILED, "stale")) + (len(drifted) if report["mode"] == "check" else 0)
     skipped = sum(1 for r in results if r["status"] == "skipped")
     suite = ET.Element(
         "testsuite",
         name=f"orgiam sync ({report['mode']})",
-        tests=str(len(results)),
+        tests=str(len(results) + len(drifted)),
         failures=str(failures),
         errors="0",
         skipped=str(skipped),
@@ -149,6 +176,15 @@ def junit_xml(report: dict[str, Any]) -> str:
             ET.SubElement(case, "skipped", message=r["reason"])
         else:
             ET.SubElement(case, "system-out").text = f"{r['status']}: {r['action']} ({r['reason']})"
+    for r in drifted:
+        case = ET.SubElement(suite, "testcase", classname="orgiam.drift",
+                             name=f"drift: {r['account_name']} ({r['account_id']}) {r['stack_name']}", time="0")
+        text = "\n".join(d["line"] for d in r["drift"])
+        if report["mode"] == "check":
+            failure = ET.SubElement(case, "failure", message=f"{len(r['drift'])} change(s) made by hand", type="Drift")
+            failure.text = text
+        else:
+            ET.SubElement(case, "system-out").text = f"put back:\n{text}\n" + "\n".join(r.get("repairs", []))
     root = ET.Element("testsuites", tests=suite.get("tests", "0"), failures=str(failures))
     root.append(suite)
     ET.indent(root)

@@ -45,6 +45,7 @@ class SyncOptions:
     lock: bool = True  # one run that writes at a time per organization (aws/lock.py); check mode never locks
     lock_wait: float = 120.0  # seconds to wait for a lock another run holds
     lock_ttl: float = 3600.0  # a lock not renewed for this long is taken to be a killed run's
+    verify: str = "tags"  # or "live": compare what each stack owns with IAM, and put back hand changes
 
 
 @dataclass
@@ -55,6 +56,7 @@ class SyncOutcome:
     seconds: float
     total_api_calls: int
     plan_id: str = ""  # the saved plan this run applied, if any
+    verify: str = "tags"
 
     @property
     def results(self) -> list[Result]:
@@ -227,7 +229,7 @@ def _run(
     central_id = resolution.central.id
     ctx = Context(clients, check=options.check, diff=options.diff, timeout=options.timeout, prune=catalog.settings.prune,
                   source=template_source(clients, catalog, central_id), plan_id=saved.id if saved else "",
-                  before_write=lock)
+                  before_write=lock, verify=options.verify)
     engine = Engine(ctx)
     accounts = [resolution.accounts[a] for a in run_account_ids]
     if saved is None:
@@ -274,7 +276,7 @@ def _run(
     if on_done is not None:
         on_done(central)
     return SyncOutcome(members, central, options.check, round(time.monotonic() - started, 3), clients.call_log.total(),
-                       saved.id if saved else "")
+                       saved.id if saved else "", options.verify)
 
 
 def _sync_central(

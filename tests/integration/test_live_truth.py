@@ -1,0 +1,107 @@
+"""Live truth, end to end: changes made by hand to what orgiam owns are found by `verify: live`, shown by
+`--check` (which puts nothing back), put back by the apply, and the next live run finds nothing.
+
+Every change is made, and every result read back, through the IAM API of the account concerned."""
+
+from __future__ import annotations
+
+import json
+
+from tests.emulated import calls, clear_calls, write_calls
+
+OPEN_TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}
+EXTRA = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+
+
+def document(value):
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def change_by_hand(ws) -> None:
+    prod = ws.client("iam", "Payments Prod")
+    prod.update_assume_role_policy(RoleName="ReadOnly", PolicyDocument=json.dumps(OPEN_TRUST))
+    prod.attach_role_policy(RoleName="ReadOnly", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    prod.put_role_policy(RoleName="ReadOnly", PolicyName="by-hand", PolicyDocument=json.dumps(EXTRA))
+    prod.update_role(RoleName="ReadOnly", MaxSessionDuration=43200)
+    prod.untag_role(RoleName="ReadOnly", TagKeys=["orgiam:managed-by"])
+    alice = ws.client("iam", "Sandbox Alice")
+    alice.detach_role_policy(RoleName="SandboxAdmin", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    dev = ws.client("iam", "Data Platform Dev")
+    dev.detach_role_policy(RoleName="ReadOnly", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    dev.delete_role(RoleName="ReadOnly")
+    central = ws.client("iam", "Security")
+    central.create_user(UserName="mallory", Path="/")
+    central.add_user_to_group(GroupName="platform-engineers", UserName="mallory")
+    central.create_access_key(UserName="bob.payments")
+
+
+def drift_of(report) -> set[tuple[str, str, str]]:
+    return {(d["account_name"], d["name"], d["property"]) for d in report["drift"]}
+
+
+def test_changes_by_hand_are_found_shown_put_back_and_then_gone(workspace):
+    ws = workspace
+    assert ws.playbook().returncode == 0
+    change_by_hand(ws)
+
+    # the fast path trusts the stack's hash tag: it sees nothing
+    fast = ws.playbook("--check")
+    assert fast.returncode == 0 and "changes: 0" in fast.output
+
+    # live verification names every change, and --check puts nothing back
+    clear_calls(ws.endpoint)
+    plan = ws.playbook("--check", "--diff", "-e", "orgiam_verify=live")
+    assert plan.returncode == 0, plan.output
+    assert [w for w in write_calls(calls(ws.endpoint)) if "ChangeSet" not in w] == []
+    report = ws.report()
+    found = drift_of(report)
+    assert {("Payments Prod", "ReadOnly", "AssumeRolePolicyDocument"), ("Payments Prod", "ReadOnly", "ManagedPolicyArns"),
+            ("Payments Prod", "ReadOnly", "MaxSessionDuration"), ("Sandbox Alice", "SandboxAdmin", "ManagedPolicyArns"),
+            ("Data Platform Dev", "ReadOnly", "")} <= found, found
+    assert any(a == "Payments Prod" and p.startswith("Policies") for a, _, p in found), found
+    assert any(a == "Payments Prod" and p.startswith("Tags") for a, _, p in found), found
+    assert any(a == "Security" and n == "platform-engineers" for a, n, _ in found), found
+    assert any(a == "Security" and n == "bob.payments" for a, n, _ in found), found
+    by_name = {a["account_name"]: a for a in report["accounts"]}
+    assert by_name["Payments Prod"]["action"] == "repair" and by_name["Payments Prod"]["status"] == "planned"
+    assert "DRIFT Payments Prod" in (ws.out / "summary.txt").read_text()
+    assert "Changes made by hand" in (ws.out / "summary.md").read_text()
+    assert 'type="Drift"' in (ws.out / "junit.xml").read_text()
+    assert json.loads((ws.out / "plan.json").read_text())["summary"]["drift"] == len(report["drift"])
+    prod = ws.client("iam", "Payments Prod")
+    assert document(prod.get_role(RoleName="ReadOnly")["Role"]["AssumeRolePolicyDocument"]) == OPEN_TRUST  # untouched
+
+    # the apply puts every change back, read through IAM
+    run = ws.playbook("-e", "orgiam_verify=live")
+    assert run.returncode == 0, run.output
+    role = prod.get_role(RoleName="ReadOnly")["Role"]
+    (statement,) = document(role["AssumeRolePolicyDocument"])["Statement"]
+    assert statement["Principal"] == {"AWS": f"arn:aws:iam::{ws.accounts['Security']}:root"}
+    assert role["MaxSessionDuration"] == 3600
+    assert {t["Key"]: t["Value"] for t in role.get("Tags", [])}.get("orgiam:managed-by") == "orgiam"
+    assert [p["PolicyArn"] for p in prod.list_attached_role_policies(RoleName="ReadOnly")["AttachedPolicies"]] == [
+        "arn:aws:iam::aws:policy/ReadOnlyAccess"]
+    assert prod.list_role_policies(RoleName="ReadOnly")["PolicyNames"] == []
+    alice = ws.client("iam", "Sandbox Alice")
+    assert [p["PolicyArn"] for p in alice.list_attached_role_policies(RoleName="SandboxAdmin")["AttachedPolicies"]] == [
+        "arn:aws:iam::aws:policy/AdministratorAccess"]
+    dev = ws.client("iam", "Data Platform Dev")
+    assert dev.get_role(RoleName="ReadOnly")["Role"]["Path"] == "/orgiam/"
+    central = ws.client("iam", "Security")
+    members = {u["UserName"] for u in central.get_group(GroupName="platform-engineers")["Users"]}
+    assert "mallory" not in members and central.list_access_keys(UserName="bob.payments")["AccessKeyMetadata"] == []
+    assert central.get_user(UserName="mallory")["User"]  # not orgiam's: removed from orgiam's group, never deleted
+    applied = ws.report()
+    assert {a["account_name"]: a["status"] for a in applied["accounts"]}["Payments Prod"] == "repaired"
+    assert all(d["repaired"] for d in applied["drift"])
+
+    # the next live run finds nothing, and a later catalog change still updates the stacks
+    again = ws.playbook("--check", "-e", "orgiam_verify=live")
+    assert again.returncode == 0 and "changes: 0" in again.output, again.output
+    assert ws.report()["drift"] == []
+    ws.write_role("readonly.yml", "name: ReadOnly\nmanaged_policies: [ReadOnlyAccess]\nmax_session_duration: 7200\n"
+                                  "targets: {ou_paths: [Workloads]}\n")
+    update = ws.playbook("-e", "orgiam_verify=live")
+    assert update.returncode == 0, update.output
+    assert prod.get_role(RoleName="ReadOnly")["Role"]["MaxSessionDuration"] == 7200
+    assert dev.get_role(RoleName="ReadOnly")["Role"]["MaxSessionDuration"] == 7200
