@@ -1,6 +1,12 @@
 """One line about a sync, for the pipeline: the approval message and the exported build variables.
 
     python cicd/summary.py out/report.json [--mode plan|apply] [--url URL]
+    python cicd/summary.py out/report.json --exit-status
+
+With --exit-status it prints nothing and exits 0 when the run was clean, 3 when it found changes made
+by hand (live verification: planned, or put back), 2 when a stack failed or was stale (that wins), and
+1 when there is no report: a pipeline can tell "drift found" from "failed" (ansible-playbook itself
+exits 2 on a failure, and 0 when drift was only found or put back).
 
 prints ``export NAME=value`` lines (shell-quoted) for cicd/buildspec.yml to source:
 
@@ -8,6 +14,7 @@ prints ``export NAME=value`` lines (shell-quoted) for cicd/buildspec.yml to sour
                          central stack Security: update; 0 failed. Full plan: plan.json in the Plan artifact."
     ORGIAM_CHANGES       stacks that change (plan) or changed (apply), the central stack included
     ORGIAM_FAILED        stacks that failed
+    ORGIAM_DRIFT         changes made by hand found by live verification (0 on the fast path)
     ORGIAM_PLAN_URL      the build's URL (--url), where the whole plan is in the log
 
 CodePipeline's manual approval takes at most 500 characters of CustomData; the pipeline puts the commit
@@ -63,9 +70,25 @@ def summarize(report: dict[str, Any] | None, mode: str) -> tuple[str, int, int]:
         names = ", ".join(s["account_name"] for s in stale[:5])
         text += (f" Changed since the approved plan, not applied: {names}"
                  + (f" and {len(stale) - 5} more" if len(stale) > 5 else "") + "; plan again.")
+    drift = report.get("drift", [])
+    if drift:
+        stacks = {(d["account_id"], d["stack"]) for d in drift}
+        accounts = sorted({d["account_name"] for d in drift})
+        verb = "to put back" if report.get("mode") == "check" else "put back"
+        text += (f" Changed by hand, {verb}: {len(drift)} in {len(stacks)} stack(s) of "
+                 + ", ".join(accounts[:5]) + (f" and {len(accounts) - 5} more" if len(accounts) > 5 else "") + ".")
     if len(text) > MAX_SUMMARY:
         text = text[: MAX_SUMMARY - 3].rstrip() + "..."
     return text, int(changes), failed
+
+
+def exit_status(report: dict[str, Any] | None) -> int:
+    """0 clean, 3 changes made by hand found (planned or put back), 2 a stack failed or was stale, 1 no report."""
+    if report is None:
+        return 1
+    if report.get("failed_accounts") or report.get("stale_accounts"):
+        return 2
+    return 3 if report.get("drift") else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,15 +96,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("report", help="out/report.json")
     parser.add_argument("--mode", default="plan", choices=["plan", "apply"])
     parser.add_argument("--url", default="", help="the build URL")
+    parser.add_argument("--exit-status", action="store_true", help="exit 0 clean, 3 drift found, 2 failed, 1 no report")
     args = parser.parse_args(argv)
     try:
         with open(args.report, encoding="utf-8") as handle:
             report: dict[str, Any] | None = json.load(handle)
     except (OSError, ValueError):
         report = None
+    if args.exit_status:
+        return exit_status(report)
     summary, changes, failed = summarize(report, args.mode)
+    drift = len((report or {}).get("drift", []))
     for name, value in (("ORGIAM_PLAN_SUMMARY", summary), ("ORGIAM_CHANGES", str(changes)),
-                        ("ORGIAM_FAILED", str(failed)), ("ORGIAM_PLAN_URL", args.url)):
+                        ("ORGIAM_FAILED", str(failed)), ("ORGIAM_DRIFT", str(drift)), ("ORGIAM_PLAN_URL", args.url)):
         print(f"export {name}={shlex.quote(value)}")
     return 0
 

@@ -147,6 +147,23 @@ def test_the_apply_stage_applies_the_approved_plan_and_refuses_what_changed_sinc
     assert len(failed) == 1 and failed[0].startswith("Sandbox Alice")
 
 
+def test_a_scheduled_plan_verifies_live_and_names_what_was_changed_by_hand(source: Path, org: Org):
+    import json
+
+    demo = {"ORGIAM_INVENTORY": "inventories/demo"}
+    assert build(source, org, MODE="apply", **demo).succeeded
+    org.client("iam", "Payments Prod").update_assume_role_policy(RoleName="ReadOnly", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}))
+    commit = build(source, org, MODE="plan", **demo)  # a commit's run: the fast path sees nothing
+    assert commit.succeeded and commit.exported["ORGIAM_DRIFT"] == "0" and "-e orgiam_verify=tags" in commit.output("build")
+    scheduled = build(source, org, MODE="plan", ORGIAM_VERIFY="live", **demo)  # what trigger.py says for the schedule
+    assert scheduled.succeeded, scheduled.log
+    assert "-e orgiam_verify=live" in scheduled.output("build")
+    assert scheduled.exported["ORGIAM_DRIFT"] == "1"
+    assert "Changed by hand, to put back: 1 in 1 stack(s) of Payments Prod." in scheduled.exported["ORGIAM_PLAN_SUMMARY"]
+    assert json.loads((source / "out" / "plan.json").read_text())["verify"] == "live"
+
+
 def test_the_pipelines_build_reads_the_organization_through_the_reader_and_fails_with_an_account(source: Path, org: Org):
     """As the pipeline runs it: the project's variables, the build role's credentials in the pipeline
     account, no inventory in the repository (so the build writes one that assumes the management

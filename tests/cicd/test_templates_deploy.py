@@ -196,6 +196,7 @@ def test_the_build_project_runs_the_buildspec_one_build_at_a_time(deployed: Depl
         "MODE": "plan", "ORGIAM_INVENTORY": "inventories/production",
         "ORGIAM_READER_ROLE_ARN": f"arn:aws:iam::{org.management_account_id}:role/orgiam/orgiam-organization-reader",
         "ORGIAM_MEMBER_ROLE_NAME": "orgiam/orgiam-deployer", "ORGIAM_ORGANIZATION_ID": org.organization_id,
+        "ORGIAM_PIPELINE_NAME": "orgiam-sync", "ORGIAM_SCHEDULE_RULE": "orgiam-sync-schedule",
     }
     assert project["environment"]["privilegedMode"] is False
 
