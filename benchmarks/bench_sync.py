@@ -119,11 +119,13 @@ def main() -> int:
         first = measure("sync (first)", playbook)
         noop = measure("sync (no-op)", playbook)
         plan = measure("plan (no changes)", playbook + ["--check"])
+        live = measure("sync (live no-op)", playbook + ["-e", "orgiam_verify=live"])
 
         hosts = first["report"]["accounts_in_run"]
         rows.append(("seed the organization (emulator only)", f"{seed_s:.1f}", "-", "-"))
         rows.append(("ansible-inventory --graph", f"{inventory['seconds']:.1f}", str(inventory["calls"]), f"{inventory['calls'] / hosts:.2f}"))
-        for label, data in (("first sync (creates every stack)", first), ("no-op sync", noop), ("--check (nothing to change)", plan)):
+        for label, data in (("first sync (creates every stack)", first), ("no-op sync", noop), ("--check (nothing to change)", plan),
+                            ("live-verified no-op sync (-e orgiam_verify=live)", live)):
             rows.append((label, f"{data['seconds']:.1f}", str(data["calls"]), f"{data['calls'] / hosts:.2f}"))
         print(f"## {args.accounts} accounts in {args.ous} OUs, concurrency {args.concurrency}\n")
         print(f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
@@ -132,6 +134,9 @@ def main() -> int:
         for row in rows:
             print("| " + " | ".join(row) + " |")
         print("\nCalls of the no-op sync by operation: " + ", ".join(f"{op} {n}" for op, n in noop["by_op"].most_common()))
+        print("Calls of the live no-op by operation: " + ", ".join(f"{op} {n}" for op, n in live["by_op"].most_common()))
+        print(f"Report of the live no-op: at most {live['report']['api_calls']['max_per_account']} calls for one account; "
+              f"sync engine time {live['report']['seconds']} s; changes made by hand found: {len(live['report'].get('drift', []))}.")
         print("Calls of the inventory by operation: " + ", ".join(f"{op} {n}" for op, n in inventory["by_op"].most_common()))
         print(f"Report of the no-op sync: at most {noop['report']['api_calls']['max_per_account']} calls for one account; "
               f"sync engine time {noop['report']['seconds']} s (the rest is Ansible start-up and inventory).")
