@@ -117,3 +117,18 @@ def test_a_wrong_argument_is_one_clear_error_before_any_aws_call(workspace):
     assert write_calls(calls(ws.endpoint)) == []
     run = ws.playbook("-e", "orgiam_plan_part=2/4")
     assert run.returncode != 0 and "needs a saved plan" in run.output
+
+
+def test_a_run_in_another_region_than_orgiams_stacks_is_refused_before_any_write(workspace):
+    from tests.emulated import aws_env
+
+    ws = workspace
+    assert ws.playbook().returncode == 0  # orgiam's stacks are in us-east-1
+    settings = ws.catalog / "settings.yml"
+    settings.write_text(settings.read_text().replace("home_region: us-east-1\n", ""))  # no pinned region
+    clear_calls(ws.endpoint)
+    elsewhere = ws.playbook(env=dict(aws_env(ws.endpoint), AWS_DEFAULT_REGION="eu-west-1"))
+    assert elsewhere.returncode != 0
+    assert "orgiam's stacks are in region us-east-1" in elsewhere.output and "home_region: us-east-1" in elsewhere.output
+    assert "unexpectedly" not in elsewhere.output
+    assert write_calls(calls(ws.endpoint)) == []

@@ -146,8 +146,12 @@ class ActionModule(OrgiamAction):
             f"(central account {resolution.central.name}, region {clients.region}, concurrency {options.concurrency}, "
             f"verify {options.verify})"
         )
-        outcome = run_sync(clients, catalog, resolution, run_ids, options, Progress(len(run_ids), float(args["progress_interval"])),
-                           saved=saved, part=part, notice=display.display)
+        try:
+            outcome = run_sync(clients, catalog, resolution, run_ids, options,
+                               Progress(len(run_ids), float(args["progress_interval"])), saved=saved, part=part,
+                               notice=display.display)
+        except AwsAccessError as exc:  # refused as a whole before any write (another region's stacks, ...)
+            return dict(result, failed=True, msg=f"orgiam: {exc}")
         if outcome.central.traceback:
             display.vvv(f"orgiam: central: {outcome.central.traceback}")
         report = build_report(outcome, len(accounts), call_log.writes())

@@ -23,7 +23,7 @@ from typing import Any, Callable
 from ..apply.engine import Engine
 from ..apply.executor import run_all
 from ..apply.operators import Context
-from ..aws.cloudformation import TemplateSource, get_template, inline_only, via_bucket
+from ..aws.cloudformation import TemplateSource, describe_stack, get_template, inline_only, via_bucket
 from ..aws.errors import AwsAccessError, explain_aws_error
 from ..aws.lock import RunLock
 from ..aws.session import AwsClients
@@ -167,12 +167,38 @@ def run_sync(
     With ``saved``, the tasks are the plan's (those of ``part`` K of N), applied as planned or refused as stale.
     A run that writes holds the organization's run lock throughout; raises LockHeld when another run holds it.
     """
+    check_home_region(clients, catalog, resolution.central.id)
     lock = _LazyLock(clients, catalog, resolution.central.id, options, notice) if options.lock and not options.check else None
     try:
         return _run(clients, catalog, resolution, run_account_ids, options, on_done, saved, part, lock)
     finally:
         if lock is not None:
             lock.release()
+
+
+def check_home_region(clients: AwsClients, catalog: Catalog, central_id: str) -> None:
+    """IAM is global and stacks are regional: orgiam's stacks live in one home region. When the central stack
+    is not in this run's region, look for it in the partition's other regions; found elsewhere, the run is
+    refused before anything is written (the same roles made again here would collide with those)."""
+    name = central_stack_name(catalog)
+    here = clients.region
+    if describe_stack(clients.member_client("cloudformation", central_id), name) is not None:
+        return
+    for region in other_regions(clients.partition, here):
+        state = describe_stack(clients.member_client("cloudformation", central_id, region), name)
+        if state is not None and state.managed_by_orgiam:
+            raise AwsAccessError(
+                f"orgiam's stacks are in region {region} (the central account's {name} is there), and this run works "
+                f"in {here}: IAM is global, so the same roles cannot be made in two regions. Set home_region: {region} "
+                f"in settings.yml, or, to move orgiam to {here}, delete its stacks in {region} first", "WrongRegion")
+
+
+def other_regions(partition: str, home: str) -> list[str]:
+    """The regions where CloudFormation runs in ``partition`` (botocore's own data, no call), the home one aside."""
+    import botocore.session
+
+    regions = botocore.session.get_session().get_available_regions("cloudformation", partition_name=partition)
+    return [r for r in regions if r != home]
 
 
 class _LazyLock:
