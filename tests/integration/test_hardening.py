@@ -132,3 +132,16 @@ def test_a_run_in_another_region_than_orgiams_stacks_is_refused_before_any_write
     assert "orgiam's stacks are in region us-east-1" in elsewhere.output and "home_region: us-east-1" in elsewhere.output
     assert "unexpectedly" not in elsewhere.output
     assert write_calls(calls(ws.endpoint)) == []
+
+
+def test_the_home_region_is_used_whatever_the_environment_says(workspace):
+    from tests.emulated import aws_env
+
+    ws = workspace
+    assert "home_region: us-east-1" in (ws.catalog / "settings.yml").read_text()
+    assert ws.playbook().returncode == 0
+    run = ws.playbook(env=dict(aws_env(ws.endpoint), AWS_DEFAULT_REGION="eu-west-1", AWS_REGION="eu-west-1"))
+    assert run.returncode == 0, run.output
+    assert "working in the home region us-east-1" in run.output and "changes: 0" in run.output
+    cfn = ws.session("Payments Prod").client("cloudformation", endpoint_url=ws.endpoint, region_name="eu-west-1")
+    assert cfn.describe_stacks()["Stacks"] == []  # nothing was made in the environment's region

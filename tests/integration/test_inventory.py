@@ -359,6 +359,8 @@ def test_a_bad_catalog_fails_the_inventory_before_any_aws_call(tmp_path, aws_env
     assert run.returncode != 0
     assert "roles/typo.yml:2" in run.stdout + run.stderr and "unknown key 'managed_policy'" in run.stdout + run.stderr
     assert "Traceback" not in run.stdout + run.stderr
+    # shown once: before, ansible-core printed it in its summary line and again under "caused by"
+    assert (run.stdout + run.stderr).count("unknown key 'managed_policy'") == 1, run.stdout + run.stderr
 
 
 def test_a_catalog_naming_an_unknown_ou_fails_with_the_existing_ones(tmp_path, aws_env, ansible_run, inventory_dir):
@@ -371,3 +373,29 @@ def test_a_catalog_naming_an_unknown_ou_fails_with_the_existing_ones(tmp_path, a
     assert run.returncode != 0
     out = run.stdout + run.stderr
     assert "'Workload/Prod'" in out and "Workloads/Prod" in out and "Traceback" not in out
+    assert "did you mean 'Workloads/Prod'?" in out and out.count("names OU path 'Workload/Prod'") == 1
+
+
+def central_catalog_run(tmp_path, aws_env, ansible_run, inventory_dir, central: str, config: dict):
+    catalog = tmp_path / "catalog"
+    (catalog / "roles").mkdir(parents=True)
+    (catalog / "settings.yml").write_text(f"central_account: {central}\n")
+    (catalog / "roles" / "ro.yml").write_text("name: ReadOnly\ntargets: {ou_paths: [Workloads/Prod]}\n")
+    folder = inventory_dir(tmp_path / "inv", dict(config, catalog="../catalog"))
+    run = ansible_run(["ansible-inventory", "-i", str(folder), "--graph"], aws_env)
+    return run, run.stdout + run.stderr
+
+
+def test_a_central_account_left_out_by_the_inventorys_filter_names_the_filter(tmp_path, aws_env, ansible_run, inventory_dir):
+    # before: the sync said settings.yml's central account "is not in the inventory", though settings.yml was right
+    run, out = central_catalog_run(tmp_path, aws_env, ansible_run, inventory_dir, "Log Archive", {"include_ou_paths": ["Workloads"]})
+    assert run.returncode != 0 and "Traceback" not in out
+    assert "organization.orgiam.yml: field 'include_ou_paths'" in out
+    assert "leaves out the central account 'Log Archive'" in out and "in OU Security" in out and "widen the filter" in out
+    assert out.count("leaves out the central account") == 1
+
+
+def test_a_misspelt_central_account_fails_the_inventory_with_a_suggestion(tmp_path, aws_env, ansible_run, inventory_dir):
+    run, out = central_catalog_run(tmp_path, aws_env, ansible_run, inventory_dir, "Log Archiv", {})
+    assert run.returncode != 0 and "Traceback" not in out
+    assert "field 'central_account': central account 'Log Archiv'" in out and "did you mean 'Log Archive'?" in out

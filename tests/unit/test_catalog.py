@@ -262,7 +262,9 @@ def test_the_update_script_writes_the_list_from_moto_with_its_version(tmp_path):
 
 
 def test_customer_managed_policies_external_id_and_quotas(tmp_path):
-    big = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [f"s3:GetObject{i:05d}" for i in range(600)], "Resource": "*"}]}
+    # real actions, so that only the size is wrong: Resource ARNs make it long
+    big = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                                                   "Resource": [f"arn:aws:s3:::bucket-{i:05d}/*" for i in range(300)]}]}
     import json as _json
     path = write_catalog(tmp_path, roles={"x.yml": f"""
         name: X

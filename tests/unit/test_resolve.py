@@ -84,7 +84,7 @@ def test_empty_ou_is_a_valid_target_that_selects_nothing():
 
 
 def test_central_account_must_exist_and_be_active():
-    with pytest.raises(CatalogError, match="central account 'Identity' is not in the inventory"):
+    with pytest.raises(CatalogError, match="central account 'Identity' is not among the 6 accounts of the inventory"):
         resolve(catalog(role(include=Selector(accounts=("Security",))), central="Identity"), ACCOUNTS, OUS)
     with pytest.raises(CatalogError, match="is SUSPENDED"):
         resolve(catalog(role(include=Selector(accounts=("Security",))), central="Legacy"), ACCOUNTS, OUS)
@@ -101,3 +101,46 @@ def test_inventory_overrides_add_and_remove_roles():
     bad = account_from_hostvars("payments_dev", dict(hv, orgiam_roles_add=["Nope"]))
     with pytest.raises(CatalogError, match="role 'Nope'"):
         resolve(cat, [a for a in ACCOUNTS if a.id != dev.id] + [bad], OUS)
+
+
+def identity_catalog(scope, central="Security"):
+    from ansible_collections.orgiam.aws.plugins.module_utils.catalog.identity import Grant, GroupDef, Identity, Scope
+
+    group = GroupDef("payments-readers", (Grant("R", Scope(**scope), "identity.yml:12"),), source="identity.yml:8")
+    return Catalog("x", Settings(central_account=central, source="settings.yml"),
+                   (role(include=Selector(ou_paths=(OUTarget("Workloads"),))),), Identity(groups=(group,)))
+
+
+def test_a_grant_scoped_to_an_account_that_does_not_exist_is_an_error_with_a_suggestion():
+    # before: resolved with no error and the grant silently reached nobody
+    with pytest.raises(CatalogError) as info:
+        resolve(identity_catalog({"accounts": ("Payments Prd",)}), ACCOUNTS, OUS)
+    text = str(info.value)
+    assert "identity.yml:12" in text and "field 'scope.accounts'" in text
+    assert "account 'Payments Prd'" in text and "did you mean 'Payments Prod'?" in text
+    with pytest.raises(CatalogError, match=r"OU path 'Workloads/Prd'.*did you mean 'Workloads/Prod'"):
+        resolve(identity_catalog({"ou_paths": (("Workloads/Prd", True),)}), ACCOUNTS, OUS)
+    assert resolve(identity_catalog({"accounts": ("Payments Prod",)}), ACCOUNTS, OUS).central.name == "Security"
+
+
+def test_a_misspelt_central_account_gets_a_suggestion():
+    with pytest.raises(CatalogError) as info:
+        resolve(catalog(role(include=Selector(accounts=("Security",))), central="Securty"), ACCOUNTS, OUS)
+    assert "did you mean 'Security'?" in str(info.value) and "widen the filter" in str(info.value)
+    assert len(info.value.problems) == 1
+
+
+def test_in_a_large_organization_an_unknown_name_lists_the_ten_closest_and_how_many_more():
+    many = ACCOUNTS + [Account(f"1{i:011d}", f"Team {i:04d}", "Workloads/Prod") for i in range(1000)]
+    with pytest.raises(CatalogError) as info:
+        resolve(catalog(role(include=Selector(accounts=("Team 0999x",)))), many, OUS)
+    text = str(info.value)
+    assert "did you mean 'Team 0999'?" in text and "(and 996 more)" in text
+    assert text.count("Team ") < 20  # not a thousand names
+
+
+def test_check_references_checks_the_central_account_too():
+    from ansible_collections.orgiam.aws.plugins.module_utils.resolve import check_references
+
+    (problem,) = check_references(catalog(role(include=Selector(accounts=("Security",))), central="Legacy"), ACCOUNTS, OUS)
+    assert problem.field_path == "central_account" and "SUSPENDED" in problem.message

@@ -25,6 +25,7 @@ from ansible_collections.orgiam.aws.plugins.module_utils.catalog import CatalogE
 from ansible_collections.orgiam.aws.plugins.module_utils.model import Kind, Status
 from ansible_collections.orgiam.aws.plugins.module_utils.plan.saved import PlanError, build_plan, load_plan, parse_part
 from ansible_collections.orgiam.aws.plugins.module_utils.report.notify import publish
+from ansible_collections.orgiam.aws.plugins.module_utils.render.limits import template_problems
 from ansible_collections.orgiam.aws.plugins.module_utils.report.report import build_report, plan_text, summary_text, write_report
 from ansible_collections.orgiam.aws.plugins.module_utils.resolve import account_from_hostvars, resolve
 from ansible_collections.orgiam.aws.plugins.module_utils.usecases.sync import SyncOptions, run_sync
@@ -95,8 +96,8 @@ class ActionModule(OrgiamAction):
         try:
             catalog = load_catalog(catalog_path)
             resolution = resolve(catalog, accounts, ou_paths)
-        except CatalogError as exc:
-            return dict(result, failed=True, msg=str(exc), problems=[str(p) for p in exc.problems])
+        except CatalogError as exc:  # one message: every problem with its file, line, field and fix
+            return dict(result, failed=True, msg=str(exc))
 
         settings = catalog.settings
         by_host = {a.hostname: a.id for a in accounts}
@@ -107,13 +108,26 @@ class ActionModule(OrgiamAction):
             concurrency=int(args["concurrency"] or settings.concurrency),
             timeout=float(args["timeout"] or settings.stack_timeout_seconds),
             lock_wait=float(args["lock_wait"]),
-            verify=str(args["verify"] or getattr(settings, "verify", "") or "tags"),
+            verify=str(args["verify"] or settings.verify or "tags"),
         )
+        problems = template_problems(catalog, resolution)
+        if problems:  # a template CloudFormation would refuse, found before any AWS call
+            return dict(result, failed=True, msg=str(CatalogError(problems)))
+        home = settings.home_region
+        if home and args["region"] and args["region"] != home:
+            return dict(result, failed=True, msg=(
+                f"orgiam: region {args['region']} (the task's region option) is not orgiam's home region {home} "
+                f"({settings.source}: home_region): every orgiam stack lives in the home region"))
+        environment = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if home and environment and environment != home:
+            display.display(f"orgiam: working in the home region {home} ({settings.source}); the environment's "
+                            f"{environment} is not used")
         call_log = CallLog()
         try:
             clients = AwsClients(
                 self.aws_settings(
                     args,
+                    region=home or None,
                     assume_role_arn=args["assume_role_arn"],
                     member_role_name=args["member_role_name"] or settings.member_role_name,
                     management_account_id=next((a.id for a in accounts if a.is_management), ""),

@@ -54,6 +54,9 @@ options:
       - Path of the orgiam catalog directory, relative to the directory of this inventory file unless
         absolute. When set, it is checked before any AWS call (it must exist), and its absolute path is
         published as the group variable C(orgiam_catalog_path) on V(all).
+      - After discovery, before any host is added, the OU paths and accounts the catalog names (role targets,
+        identity.yml's grant scopes, the central account) are checked against the organization, with the closest
+        names for a typo; the central account must also be among the accounts this inventory's filters keep.
     type: str
 extends_documentation_fragment:
   - orgiam.aws.account_filters
@@ -126,8 +129,9 @@ from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.orgiam.aws.plugins.module_utils.catalog import CatalogError, load_catalog
+from ansible_collections.orgiam.aws.plugins.module_utils.catalog.yamlsource import SourceError
 from ansible_collections.orgiam.aws.plugins.module_utils.model import Account
-from ansible_collections.orgiam.aws.plugins.module_utils.resolve import check_references
+from ansible_collections.orgiam.aws.plugins.module_utils.resolve import check_references, find_account
 from ansible_collections.orgiam.aws.plugins.module_utils.aws.errors import AwsAccessError, explain_aws_error
 from ansible_collections.orgiam.aws.plugins.module_utils.aws.session import DEFAULT_REGION, AwsClients, AwsSettings
 from ansible_collections.orgiam.aws.plugins.module_utils.organization import (
@@ -158,6 +162,21 @@ except ImportError:  # pragma: no cover - AwsClients reports the missing SDK
 TEMPLATABLE_OPTIONS = ("access_key", "secret_key", "session_token", "profile", "endpoint_url", "assume_role_arn", "region", "regions")
 # Status groups that always exist, so that playbooks can name them in any organization.
 ALWAYS_STATUS_GROUPS = ("ACTIVE", "SUSPENDED")
+FILTER_OPTIONS = ("include_ou_paths", "exclude_ou_paths", "exclude_accounts", "tag_filters", "include_suspended")
+
+
+class CatalogProblem(AnsibleParserError):
+    """A catalog problem, shown once.
+
+    ansible-core shows a failed inventory source as a summary line, then the error's chain; when the error has a
+    source context (the inventory file's Origin, which ansible-core adds otherwise), the chain is not folded and every
+    catalog problem is printed twice. The problems name their own files and lines, so this error has no source
+    context of its own, and ansible-core folds the chain into the one line.
+    """
+
+    @property
+    def _formatted_source_context(self) -> str | None:
+        return None
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -254,12 +273,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             return load_catalog(catalog_path)
         except CatalogError as exc:
-            raise AnsibleParserError(str(exc)) from None
+            raise CatalogProblem(str(exc)) from None
 
-    def _check_catalog(self, catalog: Any, catalog_path: str, org: dict[str, Any], inventory_path: str) -> None:
+    def _check_catalog(self, catalog: Any, catalog_path: str, org: dict[str, Any], inventory_path: str,
+                       selected: list[dict[str, Any]] | None = None) -> None:
         """After discovery, before hosts are added: check the catalog against the organization
-        (OU paths and accounts it names). ``org`` is the unfiltered dict from
-        module_utils.organization.discover_organization (possibly from the cache)."""
+        (OU paths, accounts and the central account it names). ``org`` is the unfiltered dict from
+        module_utils.organization.discover_organization (possibly from the cache); ``selected`` the accounts
+        the inventory's filters keep, which must hold the central account."""
         accounts = [
             Account(
                 id=str(a["id"]),
@@ -271,8 +292,33 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             for a in org["accounts"]
         ]
         problems = check_references(catalog, accounts, [ou["path"] for ou in org["ous"]])
+        central = find_account(catalog.settings.central_account, accounts)
+        if not problems and central is not None and selected is not None and central.id not in {a["id"] for a in selected}:
+            problems.append(self._central_filtered_out(central, catalog, org, inventory_path))
         if problems:
-            raise AnsibleParserError(str(CatalogError(problems)))
+            raise CatalogProblem(str(CatalogError(problems)))
+
+    def _central_filtered_out(self, central: Account, catalog: Any, org: dict[str, Any], inventory_path: str) -> SourceError:
+        """The central account exists but this inventory's filters leave it out: name the filter, not settings.yml."""
+        culprits = []
+        for option in FILTER_OPTIONS:
+            value = self.get_option(option)
+            if not value or option == "include_suspended":
+                continue
+            try:
+                alone = filter_accounts(org, include_suspended=True, **{option: value})
+            except OrganizationFilterError:
+                continue
+            if central.id not in {a["id"] for a in alone}:
+                culprits.append(f"{option}: {value}")
+        where = f"OU {central.ou_path}" if central.ou_path else "the root"
+        which = "; ".join(culprits) or ", ".join(o for o in FILTER_OPTIONS if self.get_option(o))
+        return SourceError(
+            inventory_path,
+            f"the inventory's filter ({which}) leaves out the central account '{central.name}' ({central.id}, in {where}) "
+            f"that {catalog.settings.source} names; orgiam deploys the central groups there, so it must be in the inventory: "
+            "widen the filter (add its OU to include_ou_paths, or remove it from the exclusions)",
+            field_path=culprits[0].split(":")[0] if culprits else "")
 
     # -- inventory -------------------------------------------------------------
 
@@ -283,8 +329,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         catalog_path = self._catalog_path(path)
         catalog = self._load_catalog(catalog_path, path) if catalog_path else None
         org = self._organization(path, cache)
-        if catalog_path:
-            self._check_catalog(catalog, catalog_path, org, path)
 
         exclude_accounts = self.get_option("exclude_accounts")
         try:
@@ -299,6 +343,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             host_names = assign_host_names(org["accounts"], self.get_option("hostnames"))
         except OrganizationFilterError as exc:
             raise AnsibleParserError(f"{path}: {exc}") from None
+        if catalog_path:
+            self._check_catalog(catalog, catalog_path, org, path, selected)
         for entry in unmatched_account_exclusions(org, exclude_accounts):
             self.display.warning(f"{path}: exclude_accounts entry '{entry}' matches no account of the organization")
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from .catalog import Catalog, CatalogError, RoleDef, Selector, normalize_ou_path
-from .catalog.yamlsource import SourceError
+from .catalog.yamlsource import SourceError, did_you_mean, listing
 from .model import ACTIVE, Account
 
 
@@ -101,12 +101,29 @@ def role_targets(role: RoleDef, account: Account) -> bool:
     return selected and not matches(role.exclude, account)
 
 
+def _hint(ref: str, candidates: list[str], what: str) -> str:
+    """'; did you mean 'X'? <what>: <the 10 closest> (and N more)' (or without the suggestion when nothing is close)."""
+    suggestion = did_you_mean(ref, candidates)
+    return f"{suggestion} {what}: {listing(ref, candidates)}" if suggestion else f"; {what}: {listing(ref, candidates)}"
+
+
+def _unknown_account(ref: str, accounts: list[Account]) -> str:
+    return _hint(ref, [a.name for a in accounts], "accounts")
+
+
+def _unknown_ou(path: str, known: dict[str, str]) -> str:
+    return _hint(path, list(known.values()), "existing OU paths")
+
+
 def check_references(catalog: Catalog, accounts: list[Account], ou_paths: Iterable[str]) -> list[SourceError]:
-    """Unknown OU paths and accounts named in the catalog, each with its file and a fix."""
+    """Every OU path and account the catalog names, checked against the organization, each with its file and a fix.
+
+    The roles' targets and exclusions, the scopes of identity.yml's grants, and the central account. Listings are
+    capped (the closest names first), so that an error in an organization of 1,000 accounts stays readable.
+    """
     problems = []
     known_paths = {p.lower(): p for p in ou_paths if p}
     known_paths.update({a.ou_path.lower(): a.ou_path for a in accounts if a.ou_path})
-    listing = ", ".join(sorted(known_paths.values())) or "(none)"
     for role in catalog.roles:
         for label, selector in (("targets", role.include), ("targets.exclude", role.exclude)):
             for target in selector.ou_paths:
@@ -114,8 +131,8 @@ def check_references(catalog: Catalog, accounts: list[Account], ou_paths: Iterab
                     problems.append(
                         SourceError(
                             role.source,
-                            f"role '{role.name}' names OU path '{target.path}', which is not in the organization; "
-                            f"existing OU paths: {listing}",
+                            f"role '{role.name}' names OU path '{target.path}', which is not in the organization"
+                            + _unknown_ou(target.path, known_paths),
                             field_path=f"{label}.ou_paths",
                         )
                     )
@@ -124,12 +141,49 @@ def check_references(catalog: Catalog, accounts: list[Account], ou_paths: Iterab
                     problems.append(
                         SourceError(
                             role.source,
-                            f"role '{role.name}' names account '{ref}', which is not in the inventory; "
-                            "use an account id or name from `ansible-inventory --graph`",
+                            f"role '{role.name}' names account '{ref}', which is not in the inventory"
+                            + _unknown_account(ref, accounts)
+                            + ". Use an account id or name from `ansible-inventory --graph`",
                             field_path=f"{label}.accounts",
                         )
                     )
+    for group in catalog.identity.groups:
+        if group.default:
+            continue  # made from the roles' targets, checked above
+        for grant in group.grants:
+            for path, _recursive in grant.scope.ou_paths:
+                if normalize_ou_path(path).lower() not in known_paths:
+                    problems.append(SourceError(
+                        grant.source or group.source or catalog.identity.source,
+                        f"group '{group.name}' grants role '{grant.role}' in OU path '{path}', which is not in the organization"
+                        + _unknown_ou(path, known_paths), field_path="scope.ou_paths"))
+            for ref in grant.scope.accounts:
+                if not any(_names_account(ref, a) for a in accounts):
+                    problems.append(SourceError(
+                        grant.source or group.source or catalog.identity.source,
+                        f"group '{group.name}' grants role '{grant.role}' in account '{ref}', which is not in the inventory"
+                        + _unknown_account(ref, accounts) + ". The grant would reach no account: fix the name",
+                        field_path="scope.accounts"))
+    problems.extend(check_central_account(catalog, accounts))
     return problems
+
+
+def check_central_account(catalog: Catalog, accounts: list[Account]) -> list[SourceError]:
+    """The central account must be an ACTIVE account of the inventory; a misspelt one gets a suggestion."""
+    ref = catalog.settings.central_account
+    central = find_account(ref, accounts)
+    if central is None:
+        return [SourceError(
+            catalog.settings.source or "settings.yml",
+            f"central account '{ref}' is not among the {len(accounts)} accounts of the inventory" + _unknown_account(ref, accounts)
+            + ". Name an ACTIVE account of the organization by id or name; if it exists but an inventory filter "
+            "(include_ou_paths, exclude_ou_paths, exclude_accounts, tag_filters) leaves it out, widen the filter",
+            field_path="central_account")]
+    if not central.active:
+        return [SourceError(catalog.settings.source or "settings.yml",
+                            f"central account '{central.name}' is {central.status}; choose an ACTIVE account",
+                            field_path="central_account")]
+    return []
 
 
 def find_account(ref: str, accounts: Iterable[Account]) -> Account | None:
@@ -143,23 +197,6 @@ def resolve(catalog: Catalog, accounts: list[Account], ou_paths: Iterable[str] =
     """Desired roles for every given account. Raises CatalogError before any AWS call."""
     problems = check_references(catalog, accounts, [normalize_ou_path(p) for p in ou_paths])
     central = find_account(catalog.settings.central_account, accounts)
-    if central is None:
-        problems.append(
-            SourceError(
-                catalog.settings.source,
-                f"central account '{catalog.settings.central_account}' is not in the inventory; "
-                "name an ACTIVE account of the organization by id or name",
-                field_path="central_account",
-            )
-        )
-    elif not central.active:
-        problems.append(
-            SourceError(
-                catalog.settings.source,
-                f"central account '{central.name}' is {central.status}; choose an ACTIVE account",
-                field_path="central_account",
-            )
-        )
     role_names = {r.name for r in catalog.roles}
     for account in accounts:
         for name in account.roles_add + account.roles_remove:
@@ -168,12 +205,12 @@ def resolve(catalog: Catalog, accounts: list[Account], ou_paths: Iterable[str] =
                     SourceError(
                         f"inventory host {account.hostname or account.name}",
                         f"orgiam_roles_add/orgiam_roles_remove names role '{name}', which the catalog does not define; "
-                        f"known roles: {', '.join(sorted(role_names))}",
+                        f"known roles: {listing(name, role_names)}{did_you_mean(name, role_names)}",
                     )
                 )
     if problems:
         raise CatalogError(problems)
-    assert central is not None
+    assert central is not None and central.active
     resolution = Resolution(central=central)
     for account in sorted(accounts, key=lambda a: a.id):
         resolution.accounts[account.id] = account

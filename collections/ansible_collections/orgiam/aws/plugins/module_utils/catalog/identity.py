@@ -26,12 +26,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .yamlsource import SourceDoc, SourceError
+from .yamlsource import SourceDoc, SourceError, closest, decode_utf8, did_you_mean, listing
 
 IDENTITY_MODES = ("iam_users", "saml")
 CONSOLE_CHOICES = ("none", "reset_on_first_login")
-GROUP_NAME = r"^[\w+=,.@-]{1,128}$"
-USER_NAME = r"^[\w+=,.@-]{1,64}$"
+# IAM's names are [\w+=,.@-] with an ASCII \w; Python's \w (and so a JSON Schema pattern) takes any letter
+IAM_NAME_CHARS = r"[A-Za-z0-9_+=,.@-]"
+GROUP_NAME = rf"^{IAM_NAME_CHARS}{{1,128}}$"
+USER_NAME = rf"^{IAM_NAME_CHARS}{{1,64}}$"
+# a group's assume-role policies are named <group>-assume-<n>, n up to 10: the group name leaves room for it
+MAX_GROUP_NAME = 128 - len("-assume-10")
 MAX_GROUPS_PER_USER = 10  # IAM quota
 SAML_METADATA_MIN, SAML_METADATA_MAX = 1000, 10_000_000  # IAM's bounds for SamlMetadataDocument
 
@@ -91,7 +95,7 @@ IDENTITY_SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "required": ["provider_name", "metadata_file"],
             "properties": {
-                "provider_name": {"type": "string", "pattern": r"^[\w._-]{1,128}$"},
+                "provider_name": {"type": "string", "pattern": r"^[A-Za-z0-9_.-]{1,128}$"},
                 "metadata_file": {"type": "string", "minLength": 1},
                 "max_session_duration": {"type": "integer", "minimum": 3600, "maximum": 43200},
             },
@@ -120,6 +124,7 @@ class Scope:
 class Grant:
     role: str
     scope: Scope = Scope()
+    source: str = field(default="", compare=False)  # file:line of the grant, for errors about its scope
 
 
 @dataclass(frozen=True)
@@ -168,7 +173,7 @@ class IdentityInput:
 
 def scope_label(text: str) -> str:
     """'Workloads/Prod' -> 'Workloads-Prod'; keeps what IAM allows in a group name."""
-    return re.sub(r"[^\w+=,.@-]+", "-", text).strip("-") or "all"
+    return re.sub(r"[^A-Za-z0-9_+=,.@-]+", "-", text).strip("-") or "all"
 
 
 def default_groups_for(role: Any, prefix: str) -> list[GroupDef]:
@@ -185,7 +190,7 @@ def default_groups_for(role: Any, prefix: str) -> list[GroupDef]:
     seen: set[str] = set()
     result = []
     for label, scope in groups:
-        name = f"{prefix}-{role.name}-{label}"[:128]
+        name = f"{prefix}-{role.name}-{label}"  # never cut: build_identity refuses one over MAX_GROUP_NAME
         if name in seen:
             continue
         seen.add(name)
@@ -194,8 +199,42 @@ def default_groups_for(role: Any, prefix: str) -> list[GroupDef]:
     return result
 
 
-def build_identity(inp: IdentityInput, roles: list[Any], prefix: str, catalog_dir: str) -> tuple[Identity, list[SourceError]]:
-    """Groups (default and explicit), users and SAML, with every reference checked."""
+def _missing_default_group(group_name: str, roles: list[Any], prefix: str, who: str) -> SourceError | None:
+    """A group named like a role's default group that the role does not make: most often a typo in the role's targets.
+
+    The OU path (or account) in the role file is named first, with a suggestion, since that is where the fix usually is.
+    """
+    for role in roles:
+        head = f"{prefix}-{role.name}-"
+        if not group_name.lower().startswith(head.lower()):
+            continue
+        wanted = group_name[len(head):]
+        made = default_groups_for(role, prefix)
+        entries = [(scope_label(t.path), "OU path", t.path, "targets.ou_paths") for t in role.include.ou_paths]
+        entries += [(scope_label(a), "account", a, "targets.accounts") for a in role.include.accounts]
+        near = closest(wanted, [label for label, *_ in entries], n=1, cutoff=0.5)
+        made_names = ", ".join(g.name for g in made[:10]) or "(none)"
+        if near:
+            _, kind, written, field_path = next(e for e in entries if e[0] == near[0])
+            return SourceError(
+                role.source, f"role '{role.name}' targets {kind} '{written}'; did you mean '{wanted}'? {who} joins group "
+                f"'{group_name}', the default group {kind} '{wanted}' would give, but as written the role's default groups are: "
+                f"{made_names}. Fix the {kind} in the role file, or the group name in identity.yml", field_path=field_path)
+        return SourceError(
+            role.source, f"{who} joins group '{group_name}', which role '{role.name}' does not make: it targets no "
+            f"'{wanted}'; its default groups are: {made_names}. Add '{wanted}' to the role's targets, or fix the group name",
+            field_path="targets")
+    return None
+
+
+def build_identity(inp: IdentityInput, roles: list[Any], prefix: str, catalog_dir: str,
+                   declared: set[str] | None = None) -> tuple[Identity, list[SourceError]]:
+    """Groups (default and explicit), users and SAML, with every reference checked.
+
+    ``declared``: every role name the role files give, also of roles refused for another problem; naming one
+    of those is not reported again here (the role's own problem is the one to fix).
+    """
+    refused = {name for name in (declared or set()) if name not in {r.name for r in roles}}
     doc, data = inp.doc, inp.data
     file = doc.file if doc else "identity.yml"
 
@@ -212,14 +251,15 @@ def build_identity(inp: IdentityInput, roles: list[Any], prefix: str, catalog_di
     for index, entry in enumerate(data.get("groups", [])):
         grants = []
         for g_index, grant in enumerate(entry["grants"]):
-            if grant["role"] not in role_names:
+            if grant["role"] not in role_names and grant["role"] not in refused:
                 problems.append(SourceError(
                     file, f"group '{entry['name']}' grants role '{grant['role']}', which the catalog does not define; "
-                    f"known roles: {', '.join(sorted(role_names)) or '(none)'}",
+                    f"known roles: {listing(grant['role'], role_names)}{did_you_mean(grant['role'], role_names)}",
                     line("groups", index, "grants", g_index, "role"), f"groups.{index}.grants.{g_index}.role"))
             scope = grant.get("scope") or {}
             ou_scope = tuple((p.strip("/"), True) for p in scope.get("ou_paths", []))
-            grants.append(Grant(grant["role"], Scope(ou_scope, tuple(scope.get("accounts", [])))))
+            where = f"{file}:{line('groups', index, 'grants', g_index, 'scope') or line('groups', index, 'grants', g_index) or 1}"
+            grants.append(Grant(grant["role"], Scope(ou_scope, tuple(scope.get("accounts", []))), where))
         groups.append(GroupDef(entry["name"], tuple(grants), f"{file}:{line('groups', index, 'name') or 1}", entry.get("description", "")))
     by_name = {g.name.lower(): i for i, g in enumerate(groups) if not g.default}
     for role in roles:
@@ -235,9 +275,23 @@ def build_identity(inp: IdentityInput, roles: list[Any], prefix: str, catalog_di
     names: dict[str, GroupDef] = {}
     for group in groups:
         if group.name.lower() in names:
-            problems.append(SourceError(file, f"group name '{group.name}' is used twice (also {names[group.name.lower()].source}); rename one",
-                                        field_path="groups"))
+            problems.append(SourceError(group.source or file, f"group name '{group.name}' is used twice (also "
+                                        f"{names[group.name.lower()].source}); rename one", field_path="groups"))
         names[group.name.lower()] = group
+        if group.name.lower() == f"{prefix}-users".lower():
+            problems.append(SourceError(group.source or file, f"group name '{group.name}' is orgiam's own group of every user "
+                                        "(self-service: password and MFA); choose another name", field_path="groups"))
+        if len(group.name) > MAX_GROUP_NAME:
+            if group.default:
+                problems.append(SourceError(
+                    group.source or file, f"the default group '{group.name[:50]}...' of role '{group.grants[0].role}' would have "
+                    f"{len(group.name)} characters; IAM's 128 leave {MAX_GROUP_NAME} for a group name (its policies are named "
+                    "<group>-assume-<n>): shorten the role name or the target, or set default_groups: false in identity.yml "
+                    "and define the group under groups", field_path="targets"))
+            else:
+                problems.append(SourceError(
+                    group.source or file, f"group name '{group.name[:50]}...' has {len(group.name)} characters; at most "
+                    f"{MAX_GROUP_NAME} (IAM's 128 less '-assume-10' for its policies)", field_path="groups"))
     users = []
     seen_users: set[str] = set()
     for index, entry in enumerate(data.get("users", [])):
@@ -246,10 +300,13 @@ def build_identity(inp: IdentityInput, roles: list[Any], prefix: str, catalog_di
                                         line("users"), "users"))
             break
         for g_index, group_name in enumerate(entry.get("groups", [])):
-            if group_name.lower() not in names:
-                problems.append(SourceError(
-                    file, f"user '{entry['name']}' joins group '{group_name}', which does not exist; groups: {', '.join(sorted(g.name for g in groups))}",
-                    line("users", index, "groups", g_index), f"users.{index}.groups.{g_index}"))
+            if group_name.lower() not in names and not any(group_name.lower().startswith(f"{prefix}-{r}-".lower()) for r in refused):
+                where = line("users", index, "groups", g_index)
+                explained = _missing_default_group(group_name, roles, prefix, f"user '{entry['name']}' ({file}:{where or 1})")
+                problems.append(explained or SourceError(
+                    file, f"user '{entry['name']}' joins group '{group_name}', which does not exist; "
+                    f"groups: {listing(group_name, (g.name for g in groups))}{did_you_mean(group_name, (g.name for g in groups))}",
+                    where, f"users.{index}.groups.{g_index}"))
         if entry["name"].lower() in seen_users:
             problems.append(SourceError(file, f"user '{entry['name']}' is listed twice; keep one", line("users", index, "name"), f"users.{index}.name"))
         seen_users.add(entry["name"].lower())
@@ -263,11 +320,15 @@ def build_identity(inp: IdentityInput, roles: list[Any], prefix: str, catalog_di
         else:
             path = os.path.join(catalog_dir, spec["metadata_file"])
             try:
-                with open(path, encoding="utf-8") as handle:
-                    metadata = handle.read()
+                with open(path, "rb") as handle:
+                    metadata = decode_utf8(handle.read(), spec["metadata_file"])
             except OSError:
                 problems.append(SourceError(file, f"SAML metadata file {spec['metadata_file']} (relative to the catalog) cannot be read; "
                                             "download it from your identity provider", line("saml", "metadata_file"), "saml.metadata_file"))
+                metadata = ""
+            except SourceError as exc:
+                problems.append(SourceError(file, f"SAML metadata file {spec['metadata_file']}: {exc.message}",
+                                            line("saml", "metadata_file"), "saml.metadata_file"))
                 metadata = ""
             if metadata and "EntityDescriptor" not in metadata:
                 problems.append(SourceError(file, f"{spec['metadata_file']} is not SAML metadata (no EntityDescriptor)",

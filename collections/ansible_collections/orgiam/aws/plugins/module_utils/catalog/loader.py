@@ -17,17 +17,20 @@ and what to do. Loading never touches AWS.
 from __future__ import annotations
 
 import difflib
+import fnmatch
+import functools
 import glob
 import hashlib
 import json
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from .managed_policies import AWS_MANAGED_POLICY_PATHS, POLICY_LIST
-from .identity import IDENTITY_SCHEMA, Identity, IdentityInput, build_identity
-from .yamlsource import SourceDoc, SourceError, load_yaml_file
+from .identity import IAM_NAME_CHARS, IDENTITY_SCHEMA, Identity, IdentityInput, build_identity
+from .yamlsource import SourceDoc, SourceError, closest, did_you_mean, load_yaml_file
 
 try:
     import jsonschema
@@ -36,12 +39,28 @@ try:
 except ImportError:  # pragma: no cover
     HAS_JSONSCHEMA = False
 
-IAM_NAME = r"^[\w+=,.@-]+$"
-POLICY_ARN = r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/([\x21-\x7E]*/)?[\w+=,.@-]{1,128}$"
+IAM_NAME = rf"^{IAM_NAME_CHARS}+$"  # IAM's [\w+=,.@-] where \w is ASCII only (Python's \w is not)
+POLICY_ARN = rf"^arn:aws[a-z-]*:iam::(aws|\d{{12}}):policy/([\x21-\x7E]*/)?{IAM_NAME_CHARS}{{1,128}}$"
+MAX_POLICY_NAME = 128  # a customer managed policy's name, as created: <Role>-<name>
+# IAM's pattern for a role description: tab, line feed, carriage return, printable ASCII and Latin-1
+ROLE_DESCRIPTION = re.compile(r"[\t\n\r\x20-\x7E\xA1-\xFF]*")
+MAX_DESCRIPTION = 1000
+MAX_ROLE_TAGS = 50  # IAM's limit of tags on a role (and a user); orgiam adds one, orgiam:managed-by
+MAX_TAG_KEY, MAX_TAG_VALUE = 128, 256
+RESERVED_TAG_PREFIXES = ("aws:", "orgiam:")  # AWS's own, and orgiam's (orgiam:managed-by on every role)
+# names orgiam or AWS gives roles: the catalog may not define them (see _reserved_name_problem)
+RESERVED_ROLE_NAMES = ("OrganizationAccountAccessRole",)
+RESERVED_ROLE_PREFIXES = ("orgiam-", "AWSServiceRoleFor", "AWSReservedSSO_")
 MANAGED_POLICY_MAX_CHARS = 6144  # one managed policy document, whitespace not counted
 ROLE_INLINE_MAX_CHARS = 10240  # all of a role's inline policies together
 IAM_PATH = r"^/(?:[\x21-\x7E]+/)?$"
 PRUNE_POLICIES = ("never", "plan", "apply")
+# What a role's ``waivers`` may waive in its policies: each is refused unless the role waives it.
+WAIVERS = {
+    "allow-not-action": "an Allow statement with NotAction (it allows every action not listed, also those AWS adds later)",
+    "allow-not-resource": "an Allow statement with NotResource (it allows every resource not listed)",
+    "unknown-action": "actions or services that the IAM data of orgiam's policy checker (parliament) does not know yet",
+}
 MAX_ROLE_NAME = 64
 MAX_PATH = 512
 DEFAULT_ROLE_PATH = "/orgiam/"
@@ -76,12 +95,15 @@ SETTINGS_SCHEMA: dict[str, Any] = {
     "required": ["central_account"],
     "properties": {
         "central_account": {"type": "string", "minLength": 1, "description": "id or name of the identity account"},
-        "member_role_name": {"type": "string", "pattern": r"^([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$", "maxLength": 512,
+        "member_role_name": {"type": "string", "pattern": rf"^({IAM_NAME_CHARS}+/)*{IAM_NAME_CHARS}{{1,64}}$", "maxLength": 512,
                              "description": "role name, with its path if it has one: orgiam/orgiam-deployer"},
         "stack_prefix": {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9-]{0,40}$"},
         "role_path": {"type": "string", "pattern": IAM_PATH, "maxLength": MAX_PATH},
         "prune": {"enum": list(PRUNE_POLICIES)},
         "concurrency": {"type": "integer", "minimum": 1, "maximum": 200},
+        # IAM is global, stacks are regional: every run works in this one region, whatever the environment says
+        "home_region": {"type": "string", "pattern": r"^[a-z]{2}(-[a-z]+)+-\d$"},
+        "verify": {"enum": ["tags", "live"]},
         "stack_timeout_seconds": {"type": "integer", "minimum": 30, "maximum": 7200},
         "template_bucket": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"},
         "pipeline": {
@@ -118,17 +140,19 @@ ROLE_SCHEMA: dict[str, Any] = {
     "required": ["name", "targets"],
     "properties": {
         "name": {"type": "string", "pattern": IAM_NAME, "minLength": 1, "maxLength": MAX_ROLE_NAME},
-        "description": {"type": "string", "maxLength": 1000},
+        "description": {"type": "string"},
         "path": {"type": "string", "pattern": IAM_PATH, "maxLength": MAX_PATH},
         "managed_policies": _string_list,
         "inline_policies": {"type": "object", "additionalProperties": {"type": "object"}},
         "customer_managed_policies": {"type": "object", "additionalProperties": {"type": "object"}},
-        "external_id": {"type": "string", "pattern": r"^[\w+=,.@:/-]{2,1224}$"},
+        "external_id": {"type": "string", "pattern": r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$"},
         "assumable_by": {"type": "array", "items": {"type": "string", "minLength": 1}},
         "permissions_boundary": {"type": "string", "minLength": 1},
         "max_session_duration": {"type": "integer", "minimum": 3600, "maximum": 43200},
         "mfa_required": {"type": "boolean"},
-        "tags": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 256}},
+        "tags": {"type": "object", "additionalProperties": {"type": "string"}},
+        "waivers": {"type": "array", "uniqueItems": True, "items": {"enum": sorted(WAIVERS)},
+                    "description": "checks this role's policies may skip, each on purpose (docs/catalog.md)"},
         "targets": {
             "type": "object",
             "additionalProperties": False,
@@ -199,6 +223,7 @@ class RoleDef:
     include: Selector = Selector()
     exclude: Selector = Selector()
     management_account: bool = False
+    waivers: tuple[str, ...] = ()  # checks its policies skip on purpose (WAIVERS)
 
 
 @dataclass(frozen=True)
@@ -209,6 +234,8 @@ class Settings:
     role_path: str = DEFAULT_ROLE_PATH
     prune: str = "plan"
     concurrency: int = 16
+    home_region: str = ""  # the region of every orgiam stack; empty: the environment's (AWS_REGION, ...), us-east-1
+    verify: str = "tags"  # or "live": compare what each stack owns with IAM, and put back hand changes
     stack_timeout_seconds: int = 900
     notify_topic_arn: str = ""
     template_bucket: str = ""  # in the central account; for templates over CloudFormation's 51,200-byte body limit
@@ -260,16 +287,103 @@ def _explain_schema_error(doc: SourceDoc, error: "jsonschema.ValidationError") -
     if error.validator == "required":
         return SourceError(doc.file, f"{error.message}; add it", doc.line_of(path), field_name)
     if error.validator == "pattern":
-        return SourceError(
-            doc.file,
-            f"value {error.instance!r} does not match {error.validator_value}; use only the allowed characters",
-            doc.line_of(path),
-            field_name,
-        )
+        return SourceError(doc.file, _pattern_message(error.instance, str(error.validator_value)), doc.line_of(path), field_name)
+    if error.validator in ("maxLength", "minLength") and isinstance(error.instance, str):
+        bound = "at most" if error.validator == "maxLength" else "at least"
+        shown = error.instance if len(error.instance) <= 40 else error.instance[:40] + "..."
+        return SourceError(doc.file, f"'{shown}' has {len(error.instance)} characters; {bound} {error.validator_value} allowed here",
+                           doc.line_of(path), field_name)
+    if error.validator in ("maxItems", "minItems") and isinstance(error.instance, list):
+        if error.validator == "minItems" and not error.instance:
+            return SourceError(doc.file, "the list is empty; give at least one entry or remove the key", doc.line_of(path), field_name)
+        bound = "at most" if error.validator == "maxItems" else "at least"
+        return SourceError(doc.file, f"{len(error.instance)} entries; {bound} {error.validator_value} allowed here",
+                           doc.line_of(path), field_name)
+    if error.validator == "type":
+        return SourceError(doc.file, _type_message(error.instance, error.validator_value), doc.line_of(path), field_name)
     if error.validator == "enum":
         choices = ", ".join(map(str, error.validator_value))
         return SourceError(doc.file, f"value {error.instance!r} is not one of: {choices}", doc.line_of(path), field_name)
     return SourceError(doc.file, error.message, doc.line_of(path), field_name)
+
+
+_TYPE_NAMES = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
+               "object": "a mapping (key: value)", "array": "a list", "null": "empty"}
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+def _type_message(value: Any, expected: Any) -> str:
+    wanted = [expected] if isinstance(expected, str) else list(expected)
+    readable = " or ".join(_TYPE_NAMES.get(w, w) for w in wanted)
+    shown = "" if isinstance(value, (dict, list)) or value is None else f" {json.dumps(value, default=str)}"
+    message = f"must be {readable}, not {_kind(value)}{shown}"
+    if value is None:
+        return message + "; give a value or remove the key"
+    if "string" in wanted and isinstance(value, (int, float, bool)):
+        return message + "; quote it to make it text: \"" + (str(value).lower() if isinstance(value, bool) else str(value)) + "\""
+    return message
+
+
+# what a pattern asks for, in words, where the characters alone do not say it
+PATTERN_HINTS = {
+    IAM_PATH: "an IAM path starts and ends with '/', e.g. /orgiam/ (printable ASCII, no spaces)",
+    SETTINGS_SCHEMA["properties"]["stack_prefix"]["pattern"]: "a letter first, then letters, digits and '-' (41 at most)",
+    SETTINGS_SCHEMA["properties"]["home_region"]["pattern"]: "an AWS region name such as us-east-1 or eu-west-1",
+    SETTINGS_SCHEMA["properties"]["template_bucket"]["pattern"]: "an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-'",
+    SETTINGS_SCHEMA["properties"]["notify_topic_arn"]["pattern"]: "an SNS topic ARN: arn:aws:sns:<region>:<account id>:<name>",
+}
+
+
+def _pattern_message(value: Any, pattern: str) -> str:
+    head = f"value {value!r} does not match {pattern}; "
+    if not isinstance(value, str):
+        return head + "use only the allowed characters"
+    bad = _refused_characters(value, pattern)
+    if bad:
+        return head + f"{bad} not allowed here"
+    if pattern in PATTERN_HINTS:
+        return head + PATTERN_HINTS[pattern]
+    bounds = re.findall(r"\{(\d+),(\d+)\}", pattern)
+    if bounds:
+        low, high = bounds[-1]
+        return head + f"it has {len(value)} character{'' if len(value) == 1 else 's'}; {low} to {high} allowed"
+    return head + "use only the allowed characters"
+
+
+def _refused_characters(value: str, pattern: str) -> str:
+    """The characters of ``value`` that no character class of ``pattern`` takes, as people read them."""
+    classes = re.findall(r"\[(?:\\.|[^\]])+\]", pattern)
+    if not classes:
+        return ""
+    literal = set(re.sub(r"\[(?:\\.|[^\]])+\]|\{[^}]*\}|\\.", "", pattern)) - set("^$()*+?|")
+    bad: list[str] = []
+    for char in value:
+        if char in literal or char in bad or any(re.fullmatch(c, char) for c in classes):
+            continue
+        bad.append(char)
+    return ", ".join(_show_char(c) for c in bad[:5]) + (" (and more)" if len(bad) > 5 else "")
+
+
+def _show_char(char: str) -> str:
+    if char == " ":
+        return "' ' (a space)"
+    name = unicodedata.name(char, "")
+    return f"'{char}' (U+{ord(char):04X}{' ' + name if name else ''})"
 
 
 def _selector(data: dict[str, Any] | None) -> Selector:
@@ -296,36 +410,320 @@ def canonical_json(document: Any) -> str:
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
 
-def _policy_document_problems(doc: SourceDoc, path: tuple[Any, ...], document: Any) -> list[SourceError]:
+STATEMENT_ELEMENTS = ("Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition")
+POLICY_ELEMENTS = ("Version", "Id", "Statement")
+ACTION = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9*?]+$")
+
+
+@dataclass
+class _Waivers:
+    """A role's waivers, and which of them its policies used (an unused waiver is an error)."""
+
+    granted: frozenset[str] = frozenset()
+    used: set[str] = field(default_factory=set)
+
+    def allows(self, waiver: str) -> bool:
+        if waiver in self.granted:
+            self.used.add(waiver)
+            return True
+        return False
+
+
+def _policy_document_problems(doc: SourceDoc, path: tuple[Any, ...], document: Any, waivers: _Waivers | None = None) -> list[SourceError]:
+    """What IAM would refuse in a policy document, and what is dangerous unless waived; each with its fix."""
+    waivers = waivers if waivers is not None else _Waivers()
     where = ".".join(map(str, path))
     line = doc.line_of(path)
     problems = []
     if not isinstance(document, dict) or "Statement" not in document:
         return [SourceError(doc.file, "a policy document needs a 'Statement' list", line, where)]
+    for key in document:
+        if key not in POLICY_ELEMENTS:
+            problems.append(SourceError(doc.file, f"unknown policy element '{key}'{did_you_mean(key, POLICY_ELEMENTS)} "
+                                        f"(a policy has {', '.join(POLICY_ELEMENTS)})", doc.line_of(path + (key,)), f"{where}.{key}"))
     if document.get("Version") not in (None, "2012-10-17", "2008-10-17"):
         problems.append(SourceError(doc.file, "Version must be \"2012-10-17\"", line, where + ".Version"))
     statements = document["Statement"]
+    spots: list[tuple[Any, ...]]
     if isinstance(statements, dict):
-        statements = [statements]
+        statements, spots = [statements], [path + ("Statement",)]
+    elif isinstance(statements, list):
+        spots = [path + ("Statement", index) for index in range(len(statements))]
     if not isinstance(statements, list) or not statements:
         return problems + [SourceError(doc.file, "'Statement' must be a non-empty list", line, where)]
-    for index, statement in enumerate(statements):
-        spot = f"{where}.Statement.{index}"
-        sline = doc.line_of(path + ("Statement", index))
-        if not isinstance(statement, dict):
-            problems.append(SourceError(doc.file, "a statement must be a mapping", sline, spot))
-            continue
-        if statement.get("Effect") not in ("Allow", "Deny"):
-            problems.append(SourceError(doc.file, "Effect must be Allow or Deny", sline, spot + ".Effect"))
-        if not ({"Action", "NotAction"} & set(statement)):
-            problems.append(SourceError(doc.file, "a statement needs Action or NotAction", sline, spot))
-        if not ({"Resource", "NotResource"} & set(statement)):
-            problems.append(SourceError(doc.file, "a statement needs Resource or NotResource", sline, spot))
-        if "Principal" in statement or "NotPrincipal" in statement:
-            problems.append(
-                SourceError(doc.file, "an identity policy cannot name a Principal; remove it", sline, spot)
-            )
+    sids: dict[str, int] = {}
+    for number, (spot_path, statement) in enumerate(zip(spots, statements, strict=True)):
+        problems.extend(_statement_problems(doc, spot_path, statement, waivers))
+        sid = statement.get("Sid") if isinstance(statement, dict) else None
+        if isinstance(sid, str) and sid:
+            if sid in sids:
+                problems.append(SourceError(doc.file, f"Sid '{sid}' is also statement {sids[sid]}'s; IAM wants them unique in a "
+                                            "policy: rename one", doc.line_of(spot_path + ("Sid",)), ".".join(map(str, spot_path + ("Sid",)))))
+            sids.setdefault(sid, number)
     return problems
+
+
+def _statement_problems(doc: SourceDoc, path: tuple[Any, ...], statement: Any, waivers: _Waivers) -> list[SourceError]:
+    spot = ".".join(map(str, path))
+    sline = doc.line_of(path)
+
+    def problem(message: str, element: str = "") -> SourceError:
+        return SourceError(doc.file, message, doc.line_of(path + (element,)) if element else sline,
+                           f"{spot}.{element}" if element else spot)
+
+    if not isinstance(statement, dict):
+        return [problem("a statement must be a mapping (Effect, Action, Resource...)")]
+    problems = []
+    for key in statement:
+        if key in ("Principal", "NotPrincipal"):
+            problems.append(problem("an identity policy cannot name a Principal; remove it"))
+        elif key not in STATEMENT_ELEMENTS:
+            problems.append(problem(f"unknown statement element '{key}'{did_you_mean(key, STATEMENT_ELEMENTS)} "
+                                    f"(a statement has {', '.join(STATEMENT_ELEMENTS)})", key))
+    effect = statement.get("Effect")
+    if effect not in ("Allow", "Deny"):
+        problems.append(problem(f"Effect must be Allow or Deny, not {json.dumps(effect, default=str)}", "Effect"))
+    sid = statement.get("Sid")
+    if sid is not None and not (isinstance(sid, str) and re.fullmatch(r"[A-Za-z0-9]*", sid)):
+        problems.append(problem(f"Sid {json.dumps(sid, default=str)} may hold only ASCII letters and digits", "Sid"))
+    for one, other in (("Action", "NotAction"), ("Resource", "NotResource")):
+        if one in statement and other in statement:
+            problems.append(problem(f"a statement has {one} or {other}, not both; keep one"))
+        elif one not in statement and other not in statement:
+            problems.append(problem(f"a statement needs {one} or {other}"))
+    structure_ok = not problems
+    for element in ("Action", "NotAction"):
+        if element in statement:
+            found = _string_list_problem(statement[element], element, "an action like \"s3:GetObject\"")
+            if found:
+                problems.append(problem(found, element))
+                structure_ok = False
+                continue
+            for index, action in enumerate(_as_list(statement[element])):
+                if action != "*" and not ACTION.match(action):
+                    problems.append(SourceError(doc.file, f"'{action}' is not an action: write service:Action, e.g. s3:GetObject",
+                                                doc.line_of(path + (element, index)), f"{spot}.{element}"))
+                    structure_ok = False
+    for element in ("Resource", "NotResource"):
+        if element in statement:
+            found = _string_list_problem(statement[element], element, "an ARN or \"*\"")
+            if found:
+                problems.append(problem(found, element))
+                structure_ok = False
+                continue
+            for resource in _as_list(statement[element]):
+                if resource != "*" and not (resource.startswith("arn:") and len(resource.split(":")) >= 6):
+                    problems.append(problem(f"'{resource}' is not an ARN (arn:partition:service:region:account:resource) nor \"*\"", element))
+                    structure_ok = False
+    if "Condition" in statement:
+        found = _condition_problem(statement["Condition"])
+        if found:
+            problems.append(problem(found, "Condition"))
+            structure_ok = False
+    if effect == "Allow" and "NotAction" in statement and not waivers.allows("allow-not-action"):
+        problems.append(problem(
+            "an Allow statement with NotAction allows every action it does not list, also those AWS adds later; "
+            "list the actions under Action instead, or, if this is intended, add 'waivers: [allow-not-action]' to the role",
+            "NotAction"))
+    if effect == "Allow" and "NotResource" in statement and not waivers.allows("allow-not-resource"):
+        problems.append(problem(
+            "an Allow statement with NotResource allows every resource it does not list; list the resources under "
+            "Resource instead, or, if this is intended, add 'waivers: [allow-not-resource]' to the role", "NotResource"))
+    if structure_ok:
+        problems.extend(_iam_data_problems(doc, path, statement, waivers))
+    return problems
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _string_list_problem(value: Any, element: str, example: str) -> str:
+    if isinstance(value, str) and value:
+        return ""
+    if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
+        return ""
+    if isinstance(value, list) and value:
+        odd = next(v for v in value if not (isinstance(v, str) and v))
+        return f"{element} holds {_kind(odd)} {json.dumps(odd, default=str)}; each entry must be text, {example}"
+    return f"{element} must be text or a non-empty list of text ({example}), not {_kind(value)} {json.dumps(value, default=str)}"
+
+
+def _condition_problem(condition: Any) -> str:
+    if not isinstance(condition, dict) or not condition:
+        return "Condition must be a mapping of operator to {key: value}, e.g. {StringEquals: {aws:PrincipalTag/team: ops}}"
+    for operator, block in condition.items():
+        if not isinstance(block, dict) or not block:
+            return f"condition operator {operator} must hold a mapping of condition key to value(s)"
+        for key, value in block.items():
+            values = _as_list(value)
+            if not values or not all(isinstance(v, (str, int, float, bool)) for v in values):
+                return f"condition key {key} under {operator} takes text, numbers or true/false (or a list of them)"
+    return ""
+
+
+_PARLIAMENT: Any = None
+_PARLIAMENT_MISSING = ""
+
+
+def _parliament() -> Any:
+    """The IAM policy checker parliament, imported on first use (it loads its IAM data, about 0.5 s); None if missing."""
+    global _PARLIAMENT, _PARLIAMENT_MISSING  # pylint: disable=global-statement
+    if _PARLIAMENT is None:
+        try:
+            import parliament  # pylint: disable=import-outside-toplevel
+            import parliament.statement  # noqa: F401  pylint: disable=import-outside-toplevel
+
+            _PARLIAMENT = parliament
+        except ImportError as exc:  # parliament itself, or what it imports (pkg_resources, from setuptools)
+            _PARLIAMENT, _PARLIAMENT_MISSING = False, str(exc)
+    return _PARLIAMENT or None
+
+
+def _known_operators(checker: Any) -> list[str]:
+    base = list(checker.statement.OPERATORS)
+    return base + [op + "IfExists" for op in base] + [f"{q}:{op}" for q in ("ForAllValues", "ForAnyValue") for op in base]
+
+
+def _action_hint(checker: Any, action: str) -> str:
+    prefix, _, name = action.partition(":")
+    for service in checker.iam_definition:
+        if service["prefix"] == prefix.lower():
+            if "*" in name or "?" in name:
+                return ""  # a wildcard that matches nothing: no single name to suggest
+            found = closest(name, [p["privilege"] for p in service["privileges"]], n=1)
+            return f"; did you mean '{service['prefix']}:{found[0]}'?" if found else ""
+    # an unknown service: the services that have this action, the closest first (s4:GetObject -> s3:GetObject)
+    having = [service["prefix"] for service in checker.iam_definition
+              if any(p["privilege"].lower() == name.lower() for p in service["privileges"])]
+    best = closest(prefix, having, n=1, cutoff=0.5)
+    if best:
+        return f"; did you mean '{best[0]}:{name}'?"
+    return did_you_mean(prefix, [service["prefix"] for service in checker.iam_definition])
+
+
+def _iam_data_problems(doc: SourceDoc, path: tuple[Any, ...], statement: dict[str, Any], waivers: _Waivers) -> list[SourceError]:
+    """Unknown actions, services and condition operators, found offline by parliament (its IAM data and its statement
+    analysis). An action parliament's data does not know, but the pinned botocore's service models do, is newer than
+    parliament's data and passes."""
+    spot = ".".join(map(str, path))
+    checker = _parliament()
+    if checker is None:
+        cause = f" ({_PARLIAMENT_MISSING})" if _PARLIAMENT_MISSING else ""
+        return [SourceError(doc.file, f"cannot check the policy: the parliament package is missing{cause}; "
+                            "pip install -r requirements.txt", doc.line_of(path), spot)]
+    problems: list[SourceError] = []
+    element = "Action" if "Action" in statement else "NotAction"
+    for index, action in enumerate(_as_list(statement[element])):
+        if action in ("*", "*:*"):
+            continue
+        try:
+            checker.expand_action(action)
+            continue
+        except (checker.UnknownActionException, checker.UnknownPrefixException) as exc:
+            unknown_prefix = isinstance(exc, checker.UnknownPrefixException)
+        except Exception as exc:  # a checker's own failure is reported, never a traceback  # pylint: disable=broad-except
+            return [SourceError(doc.file, f"the policy checker (parliament) failed on '{action}' ({exc}); check the statement",
+                                doc.line_of(path + (element,)), f"{spot}.{element}")]
+        if _botocore_knows(action) or waivers.allows("unknown-action"):
+            continue
+        prefix, _, name = action.partition(":")
+        newer = _botocore_operations(prefix.lower())  # a service newer than parliament's data: botocore's names
+        hint = (f"; did you mean '{prefix}:{closest(name, newer, n=1)[0]}'?" if newer and closest(name, newer, n=1)
+                else "" if newer else _action_hint(checker, action))
+        what = "service prefix in the action" if unknown_prefix and not newer else "action"
+        problems.append(SourceError(
+            doc.file, f"unknown {what} '{action}'{hint or '.'} Fix the spelling; if AWS added it after "
+            f"the IAM data of parliament {checker.__version__} and botocore {_botocore_version()}, add 'waivers: [unknown-action]' "
+            "to the role", doc.line_of(path + (element, index)) if isinstance(statement[element], list) else doc.line_of(path + (element,)),
+            f"{spot}.{element}"))
+    if "Condition" in statement:
+        problems.extend(_condition_findings(doc, path, statement["Condition"], checker))
+    return problems
+
+
+def _condition_findings(doc: SourceDoc, path: tuple[Any, ...], condition: dict[str, Any], checker: Any) -> list[SourceError]:
+    """parliament's analysis of the statement's conditions alone (so that an unknown action does not hide them)."""
+    spot = ".".join(map(str, path))
+    probe = {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": _condition_as_text(condition)}
+    try:
+        findings = checker.analyze_policy_string(json.dumps({"Version": "2012-10-17", "Statement": [probe]}),
+                                                 ignore_private_auditors=True).findings
+    except Exception as exc:  # pylint: disable=broad-except
+        return [SourceError(doc.file, f"the policy checker (parliament) failed on the condition ({exc}); check its syntax",
+                            doc.line_of(path + ("Condition",)), f"{spot}.Condition")]
+    problems = []
+    for finding in findings:
+        if finding.issue == "UNKNOWN_OPERATOR":
+            operator = str(finding.detail)
+            problems.append(SourceError(
+                doc.file, f"unknown condition operator '{operator}'{did_you_mean(operator, _known_operators(checker)) or '.'} "
+                "IAM refuses the policy; use one of IAM's operators (StringEquals, ArnLike, Bool, ...)",
+                doc.line_of(path + ("Condition", operator)), f"{spot}.Condition.{operator}"))
+        elif finding.issue == "MISMATCHED_TYPE_OPERATION_TO_NULL":
+            problems.append(SourceError(
+                doc.file, "Bool and Null compare with true or false only; any other value never matches",
+                doc.line_of(path + ("Condition",)), f"{spot}.Condition"))
+        elif finding.issue in ("MALFORMED", "EXCEPTION", "MALFORMED_JSON"):
+            problems.append(SourceError(doc.file, f"the policy checker (parliament) refuses the condition: {finding.detail}",
+                                        doc.line_of(path + ("Condition",)), f"{spot}.Condition"))
+    return problems
+
+
+@functools.lru_cache(maxsize=None)
+def _botocore_operations(prefix: str) -> frozenset[str]:
+    """API operations of the botocore services that sign as ``prefix`` (service models only, no client)."""
+    try:
+        import botocore.session  # pylint: disable=import-outside-toplevel
+
+        session = botocore.session.get_session()
+        loader = session.get_component("data_loader")
+        names: set[str] = set()
+        for service in session.get_available_services():
+            if service == prefix or service.startswith(prefix + "-") or prefix.startswith(service + "-"):
+                model = loader.load_service_model(service, "service-2")
+                metadata = model.get("metadata", {})
+                if prefix in (service, metadata.get("signingName"), metadata.get("endpointPrefix")):
+                    names.update(model.get("operations", {}))
+        return frozenset(names)
+    except Exception:  # no botocore, or a model it cannot read: parliament's answer stands  # pylint: disable=broad-except
+        return frozenset()
+
+
+def _botocore_knows(action: str) -> bool:
+    prefix, _, name = action.lower().partition(":")
+    return any(fnmatch.fnmatchcase(operation.lower(), name) for operation in _botocore_operations(prefix))
+
+
+def _botocore_version() -> str:
+    try:
+        import botocore  # pylint: disable=import-outside-toplevel
+
+        return str(botocore.__version__)
+    except ImportError:  # pragma: no cover
+        return "(missing)"
+
+
+def _condition_as_text(condition: dict[str, Any]) -> dict[str, Any]:
+    """Condition values as IAM reads them, text (3600 is "3600", true is "true"): parliament reads only text."""
+    def text(value: Any) -> str:
+        return str(value).lower() if isinstance(value, bool) else str(value)
+
+    return {operator: {key: [text(v) for v in value] if isinstance(value, list) else text(value) for key, value in block.items()}
+            for operator, block in condition.items()}
+
+
+def _line_of_value(doc: SourceDoc, path: tuple[Any, ...], value: str) -> int | None:
+    """The line of ``value`` in the list (or text) at ``path``."""
+    data: Any = doc.data
+    try:
+        for part in path:
+            data = data[part]
+    except (KeyError, IndexError, TypeError):
+        return doc.line_of(path)
+    if isinstance(data, list) and value in data:
+        return doc.line_of(path + (data.index(value),))
+    return doc.line_of(path)
 
 
 def _load_settings(directory: str) -> tuple[Settings | None, list[SourceError]]:
@@ -378,15 +776,18 @@ def _unknown_managed_policy(reference: str, path: str, name: str) -> str:
     )
 
 
-def _policy_field(doc: SourceDoc, base: tuple[Any, ...], data: dict[str, Any], key: str, limit: int, problems: list[SourceError]) -> tuple[tuple[str, str], ...]:
+def _policy_field(doc: SourceDoc, base: tuple[Any, ...], data: dict[str, Any], key: str, limit: int, problems: list[SourceError],
+                  waivers: _Waivers) -> tuple[tuple[str, str], ...]:
     policies = []
     for policy_name, document in sorted((data.get(key) or {}).items()):
         spot = base + (key, policy_name)
-        if not re.match(IAM_NAME, str(policy_name)) or len(str(policy_name)) > 128:
-            problems.append(
-                SourceError(doc.file, "policy names use letters, digits and +=,.@_- (128 at most)", doc.line_of(spot), ".".join(map(str, spot)))
-            )
-        problems.extend(_policy_document_problems(doc, spot, document))
+        if not re.match(IAM_NAME, str(policy_name)) or len(str(policy_name)) > MAX_POLICY_NAME:
+            bad = _refused_characters(str(policy_name), IAM_NAME)
+            problems.append(SourceError(
+                doc.file, f"policy name '{policy_name}': policy names use ASCII letters, digits and +=,.@_- "
+                f"({MAX_POLICY_NAME} at most)" + (f"; {bad} not allowed" if bad else ""),
+                doc.line_of(spot), ".".join(map(str, spot))))
+        problems.extend(_policy_document_problems(doc, spot, document, waivers))
         text = canonical_json(document)
         if len(text) > limit:
             problems.append(SourceError(doc.file, f"the policy has {len(text)} characters, more than IAM's {limit}; split it",
@@ -395,24 +796,134 @@ def _policy_field(doc: SourceDoc, base: tuple[Any, ...], data: dict[str, Any], k
     return tuple(policies)
 
 
-def _role_from(doc: SourceDoc, base: tuple[Any, ...], data: dict[str, Any], default_path: str) -> tuple[RoleDef, list[SourceError]]:
+def tag_problems(doc: SourceDoc, spot: tuple[Any, ...], tags: Any, what: str, added: int = 1) -> list[SourceError]:
+    """IAM's rules for the tags of a role or user: count, reserved prefixes, length, characters, keys unique ignoring case.
+
+    ``added``: tags orgiam puts on the same resource (orgiam:managed-by), which count towards the 50.
+    """
+    if not isinstance(tags, dict):
+        return []
+    field_name = ".".join(map(str, spot))
+    problems = []
+    room = MAX_ROLE_TAGS - added
+    if len(tags) > room:
+        problems.append(SourceError(
+            doc.file, f"{len(tags)} tags: IAM takes {MAX_ROLE_TAGS} on a {what} and orgiam adds {added} (orgiam:managed-by); "
+            f"keep at most {room}", doc.line_of(spot), field_name))
+    seen: dict[str, str] = {}
+    for key, value in tags.items():
+        key_spot = spot + (key,)
+        line, where = doc.line_of(key_spot), f"{field_name}.{key}"
+        reserved = next((p for p in RESERVED_TAG_PREFIXES if key.lower().startswith(p)), None)
+        if reserved:
+            owner = "AWS" if reserved == "aws:" else "orgiam"
+            problems.append(SourceError(doc.file, f"tag key '{key}': keys starting '{reserved}' are {owner}'s; choose another key", line, where))
+        if not 1 <= len(key) <= MAX_TAG_KEY:
+            problems.append(SourceError(doc.file, f"tag key '{key[:40]}...' has {len(key)} characters; IAM takes 1 to {MAX_TAG_KEY}", line, where))
+        if key.lower() in seen:
+            problems.append(SourceError(doc.file, f"tag keys '{seen[key.lower()]}' and '{key}' differ only in case; IAM treats them as one: keep one",
+                                        line, where))
+        seen[key.lower()] = key
+        bad = _tag_refused(key)
+        if bad:
+            problems.append(SourceError(doc.file, f"tag key '{key}': {bad} not allowed; tags take letters, digits, spaces and _.:/=+-@",
+                                        line, where))
+        if isinstance(value, str):
+            if len(value) > MAX_TAG_VALUE:
+                problems.append(SourceError(doc.file, f"tag value has {len(value)} characters; IAM takes at most {MAX_TAG_VALUE}", line, where))
+            bad = _tag_refused(value)
+            if bad:
+                problems.append(SourceError(doc.file, f"tag value {value[:60]!r}: {bad} not allowed; tags take letters, digits, "
+                                            "spaces and _.:/=+-@", line, where))
+    return problems
+
+
+def _tag_refused(text: str) -> str:
+    """IAM's tag pattern [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]: the characters of ``text`` outside it."""
+    bad: list[str] = []
+    for char in text:
+        if char in "_.:/=+-@" or unicodedata.category(char)[0] in "LZN":
+            continue
+        if char not in bad:
+            bad.append(char)
+    return ", ".join(_show_char(c) for c in bad[:5])
+
+
+def _description_problem(description: str) -> str:
+    if len(description) > MAX_DESCRIPTION:
+        return f"the description has {len(description)} characters; IAM takes at most {MAX_DESCRIPTION}"
+    bad = [c for c in dict.fromkeys(description) if not ROLE_DESCRIPTION.fullmatch(c)]
+    if bad:
+        return (f"{', '.join(_show_char(c) for c in bad[:5])} not allowed in a role description: IAM takes ASCII and "
+                "Latin-1 (tab, line breaks, 0x20-0x7E, 0xA1-0xFF); replace it")
+    return ""
+
+
+def _reserved_name_problem(name: str, settings: Settings | None) -> str:
+    """A role name the catalog may not take: orgiam's own, the deploy role, or one AWS gives."""
+    names = list(RESERVED_ROLE_NAMES)
+    prefixes = list(RESERVED_ROLE_PREFIXES)
+    if settings is not None:
+        names.append(settings.member_role_name.rpartition("/")[2])
+        prefixes.append(settings.stack_prefix + "-")
+    lower = name.lower()
+    for reserved in names:
+        if lower == reserved.lower():
+            return (f"role name '{name}' is the role orgiam deploys through (member_role_name) or the one Organizations "
+                    "creates in new accounts: orgiam would take over or collide with it; choose another name")
+    for prefix in prefixes:
+        if lower.startswith(prefix.lower()):
+            if prefix.startswith("AWS"):
+                owner = "AWS's (service-linked and Identity Center roles)"
+            elif prefix == "orgiam-":
+                owner = "orgiam's own (its deployer is denied them)"
+            else:
+                owner = f"orgiam's (stack_prefix '{prefix[:-1]}' names its stacks, groups and policies)"
+            return f"role names starting '{prefix}' are {owner}; choose another name"
+    return ""
+
+
+def _role_from(doc: SourceDoc, base: tuple[Any, ...], data: dict[str, Any], default_path: str,
+               settings: Settings | None = None) -> tuple[RoleDef, list[SourceError]]:
     problems: list[SourceError] = []
-    inline = _policy_field(doc, base, data, "inline_policies", ROLE_INLINE_MAX_CHARS, problems)
+
+    def at(*parts: Any) -> tuple[int | None, str]:
+        spot = base + parts
+        return doc.line_of(spot), ".".join(map(str, spot))
+
+    waivers = _Waivers(frozenset(data.get("waivers", [])))
+    inline = _policy_field(doc, base, data, "inline_policies", ROLE_INLINE_MAX_CHARS, problems, waivers)
     if sum(len(text) for _, text in inline) > ROLE_INLINE_MAX_CHARS:
         problems.append(SourceError(doc.file, f"inline policies together exceed IAM's {ROLE_INLINE_MAX_CHARS} characters for a role; "
-                                    "move some to customer_managed_policies", doc.line_of(base + ("inline_policies",)), "inline_policies"))
-    customer = _policy_field(doc, base, data, "customer_managed_policies", MANAGED_POLICY_MAX_CHARS, problems)
+                                    "move some to customer_managed_policies", *at("inline_policies")))
+    customer = _policy_field(doc, base, data, "customer_managed_policies", MANAGED_POLICY_MAX_CHARS, problems, waivers)
+    for policy_name, _ in customer:
+        full = f"{data['name']}-{policy_name}"
+        if len(full) > MAX_POLICY_NAME:
+            problems.append(SourceError(
+                doc.file, f"the policy is created as '{full[:40]}...' (<role>-<name>, {len(full)} characters), over IAM's "
+                f"{MAX_POLICY_NAME}; shorten its name to at most {MAX_POLICY_NAME - len(data['name']) - 1} characters",
+                *at("customer_managed_policies", policy_name)))
+    for waiver in sorted(waivers.granted - waivers.used):
+        problems.append(SourceError(doc.file, f"waiver '{waiver}' waives nothing in this role's policies; remove it", *at("waivers")))
     for index, reference in enumerate(data.get("managed_policies", [])):
         problem = check_policy_reference(reference)
         if problem:
-            problems.append(SourceError(doc.file, problem, doc.line_of(base + ("managed_policies", index)), f"managed_policies.{index}"))
+            problems.append(SourceError(doc.file, problem, *at("managed_policies", index)))
     if data.get("permissions_boundary"):
         problem = check_policy_reference(data["permissions_boundary"])
         if problem:
-            problems.append(SourceError(doc.file, problem, doc.line_of(base + ("permissions_boundary",)), "permissions_boundary"))
+            problems.append(SourceError(doc.file, problem, *at("permissions_boundary")))
     if len(data.get("managed_policies", [])) + len(customer) > 10:
         problems.append(SourceError(doc.file, "a role takes at most 10 managed policies (IAM's default quota); combine some",
-                                    doc.line_of(base + ("managed_policies",)), "managed_policies"))
+                                    *at("managed_policies")))
+    reserved = _reserved_name_problem(data["name"], settings)
+    if reserved:
+        problems.append(SourceError(doc.file, reserved, *at("name")))
+    description = _description_problem(data.get("description", ""))
+    if description:
+        problems.append(SourceError(doc.file, description, *at("description")))
+    problems.extend(tag_problems(doc, base + ("tags",), data.get("tags") or {}, "role"))
     targets = data.get("targets") or {}
     role = RoleDef(
         name=data["name"],
@@ -431,18 +942,18 @@ def _role_from(doc: SourceDoc, base: tuple[Any, ...], data: dict[str, Any], defa
         include=_selector(targets),
         exclude=_selector(targets.get("exclude")),
         management_account=bool(targets.get("management_account", False)),
+        waivers=tuple(sorted(waivers.granted)),
     )
     if role.include.is_empty() and not role.management_account:
         problems.append(
             SourceError(
                 doc.file,
                 "targets selects no account; add ou_paths, accounts, tags or management_account: true",
-                doc.line_of(base + ("targets",)),
-                ".".join(map(str, base + ("targets",))),
+                *at("targets"),
             )
         )
     if len(role.path) + len(role.name) > MAX_PATH:
-        problems.append(SourceError(doc.file, "path and name together exceed IAM's 512 characters", doc.line_of(base), "path"))
+        problems.append(SourceError(doc.file, "path and name together exceed IAM's 512 characters", *at("path")))
     return role, problems
 
 
@@ -462,6 +973,8 @@ def load_catalog(directory: str) -> Catalog:
 
     roles: list[RoleDef] = []
     seen: dict[str, str] = {}
+    policy_names: dict[str, tuple[str, str]] = {}  # <role>-<name> lowercased -> (role, where)
+    declared: set[str] = set()  # every role name the files give, also of roles refused: identity.yml may name them
     role_files = sorted(glob.glob(os.path.join(directory, "roles", "*.yml")) + glob.glob(os.path.join(directory, "roles", "*.yaml")))
     for path in role_files:
         display = _display(path)
@@ -474,14 +987,23 @@ def load_catalog(directory: str) -> Catalog:
             problems.append(SourceError(display, "the file is empty; define a role (name, targets) or delete the file"))
             continue
         is_list = isinstance(doc.data, dict) and "roles" in doc.data
+        declared.update(_declared_names(doc.data))
         file_problems = _schema_problems(doc, ROLE_LIST_SCHEMA if is_list else ROLE_SCHEMA)
         if file_problems:
             problems.extend(file_problems)
             continue
         entries = [((), doc.data)] if not is_list else [(("roles", i), r) for i, r in enumerate(doc.data["roles"])]
         for base, data in entries:
-            role, role_problems = _role_from(doc, base, data, default_path)
+            role, role_problems = _role_from(doc, base, data, default_path, settings)
             problems.extend(role_problems)
+            for policy_name, _ in role.customer_managed_policies:
+                full = f"{role.name}-{policy_name}".lower()  # IAM policy names are unique in an account, ignoring case
+                if full in policy_names and policy_names[full][0] != role.name:
+                    problems.append(SourceError(
+                        display, f"customer managed policy '{role.name}-{policy_name}' has the same name as one of role "
+                        f"'{policy_names[full][0]}' ({policy_names[full][1]}); rename one",
+                        doc.line_of(base + ("customer_managed_policies", policy_name)), f"customer_managed_policies.{policy_name}"))
+                policy_names.setdefault(full, (role.name, role.source))
             key = role.name.lower()  # IAM role names are unique case-insensitively
             if key in seen:
                 problems.append(
@@ -494,7 +1016,7 @@ def load_catalog(directory: str) -> Catalog:
     problems.extend(identity_problems)
     identity = Identity()
     if identity_input is not None and settings is not None:
-        identity, identity_problems = build_identity(identity_input, roles, settings.stack_prefix, directory)
+        identity, identity_problems = build_identity(identity_input, roles, settings.stack_prefix, directory, declared)
         problems.extend(identity_problems)
     if not role_files and not problems:
         problems.append(SourceError(_display(os.path.join(directory, "roles")), "no role files (*.yml) found; add one"))
@@ -503,6 +1025,13 @@ def load_catalog(directory: str) -> Catalog:
     assert settings is not None
     return Catalog(directory=directory, settings=settings, roles=tuple(roles), identity=identity,
                    digest=catalog_digest(directory))
+
+
+def _declared_names(data: Any) -> set[str]:
+    entries = data.get("roles") if isinstance(data, dict) and "roles" in data else [data]
+    if not isinstance(entries, list):
+        return set()
+    return {e["name"] for e in entries if isinstance(e, dict) and isinstance(e.get("name"), str)}
 
 
 def catalog_digest(directory: str) -> str:
@@ -534,4 +1063,8 @@ def _load_identity(directory: str) -> tuple[IdentityInput | None, list[SourceErr
     if doc.data is None:
         doc.data = {}
     problems = _schema_problems(doc, IDENTITY_SCHEMA)
+    if problems:
+        return None, problems
+    for index, user in enumerate(doc.data.get("users", [])):
+        problems.extend(tag_problems(doc, ("users", index, "tags"), user.get("tags") or {}, "user"))
     return (None, problems) if problems else (IdentityInput(doc, doc.data), [])

@@ -77,7 +77,7 @@ def central_template(
             resources[logical_id(f"Assume{index}", group.name)] = {
                 "Type": "AWS::IAM::ManagedPolicy",
                 "Properties": {
-                    "ManagedPolicyName": f"{group.name}-assume-{index}"[:128],
+                    "ManagedPolicyName": f"{group.name}-assume-{index}",  # the catalog keeps group names to 118
                     "Path": group_path,
                     "Description": f"orgiam: lets {group.name} assume its roles in the accounts that have them",
                     "PolicyDocument": document,

@@ -64,7 +64,7 @@ def member_template(
             resources[logical_id("Policy", f"{role.name}-{policy_name}")] = {
                 "Type": "AWS::IAM::ManagedPolicy",
                 "Properties": {
-                    "ManagedPolicyName": f"{role.name}-{policy_name}"[:128],
+                    "ManagedPolicyName": f"{role.name}-{policy_name}",  # the catalog refuses one over 128
                     "Path": role.path,
                     "Description": f"orgiam: {policy_name} for role {role.name}",
                     "PolicyDocument": json.loads(document),
