@@ -348,7 +348,7 @@ class FakeClients:
             raise AssertionError(f"FakeClients has no {service} client; pass services={{'{service}': ...}}")
         return self.services[service]
 
-    def member_client(self, service: str, account_id: str, region: str | None = None) -> Any:
+    def member_client(self, service: str, account_id: str, region: str | None = None, label: str | None = None) -> Any:
         if service != "cloudformation":
             raise AssertionError(f"FakeClients gives member accounts CloudFormation only, not {service}")
         return self.cfn(account_id, region)

@@ -209,17 +209,18 @@ class AwsClients:
     def member_role_arn(self, account_id: str) -> str:
         return f"arn:{self.partition}:iam::{account_id}:role/{self.settings.member_role_name}"
 
-    def member_client(self, service: str, account_id: str, region: str | None = None) -> Any:
+    def member_client(self, service: str, account_id: str, region: str | None = None, label: str | None = None) -> Any:
         """A client acting in ``account_id`` through the member role (cached, refreshed credentials).
 
         Every account is reached through the member role, the caller's own included (a
         pipeline's build role deploys nothing itself), except the management account when
-        the caller is in it.
+        the caller is in it. Its calls are counted under ``label`` (default: the account id).
         """
+        label = label or account_id
         if account_id == self.settings.management_account_id and account_id == self.caller_account_id():
-            return self._make_client(service, None, account_id, region)
+            return self._make_client(service, None, label, region)
         creds = self._cached(account_id, self.member_role_arn(account_id))
-        return self._make_client(service, creds, account_id, region)
+        return self._make_client(service, creds, label, region)
 
     def caller_identity(self) -> tuple[str, str]:
         """(account id, ARN) of the caller; also the preflight: a dead endpoint or missing credentials fail here.
