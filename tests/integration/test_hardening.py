@@ -145,3 +145,31 @@ def test_the_home_region_is_used_whatever_the_environment_says(workspace):
     assert "working in the home region us-east-1" in run.output and "changes: 0" in run.output
     cfn = ws.session("Payments Prod").client("cloudformation", endpoint_url=ws.endpoint, region_name="eu-west-1")
     assert cfn.describe_stacks()["Stacks"] == []  # nothing was made in the environment's region
+
+
+def test_a_change_of_identity_mode_is_refused_before_any_write_and_the_documented_path_works(workspace):
+    from tests.integration.test_sync import granted_arns
+    from tests.integration.test_sync_saml import METADATA
+
+    ws = workspace
+    assert ws.playbook().returncode == 0
+    before = granted_arns(ws, "orgiam-ReadOnly-Workloads")
+    (ws.catalog / "corp-adfs.xml").write_text(METADATA)
+    (ws.catalog / "identity.yml").write_text(
+        "mode: saml\nsaml: {provider_name: corp-adfs, metadata_file: corp-adfs.xml}\n"
+        "groups:\n  - name: platform-engineers\n    grants: [{role: ReadOnly}, {role: SandboxAdmin}]\n")
+    clear_calls(ws.endpoint)
+    for extra in (("--check",), ()):
+        run = ws.playbook(*extra)
+        assert run.returncode != 0 and "was made for mode iam_users" in run.output, run.output
+    assert write_calls(calls(ws.endpoint)) == []
+    assert granted_arns(ws, "orgiam-ReadOnly-Workloads") == before  # nobody lost access
+    # docs/operations.md: delete the central stack, then sync in the new mode
+    cfn = ws.client("cloudformation", "Security")
+    cfn.update_termination_protection(StackName="orgiam-identity", EnableTerminationProtection=False)
+    cfn.delete_stack(StackName="orgiam-identity")
+    run = ws.playbook()
+    assert run.returncode == 0, run.output
+    iam = ws.client("iam", "Security")
+    assert sorted(r["RoleName"] for r in iam.list_roles(PathPrefix="/orgiam/federated/")["Roles"]) == [
+        "orgiam-ReadOnly-Workloads", "orgiam-SandboxAdmin-Sandbox", "platform-engineers"]

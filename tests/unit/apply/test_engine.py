@@ -168,11 +168,24 @@ def test_check_mode_previews_a_rendered_update_with_a_change_set_it_deletes_agai
     assert json.loads(stack["TemplateBody"]) == group_template("Admins")  # not executed
 
 
-def test_without_check_or_diff_an_update_reads_no_deployed_template():
+def test_without_check_or_diff_an_update_reads_the_deployed_template_only_to_refuse_a_type_change():
     clients, engine = setup()
     deploy(clients, central_task("Admins"))
     engine.run(central_task("Admins", "Auditors"))
-    assert clients.cfn(ACCOUNT).calls == ["DescribeStacks", "UpdateStack", "DescribeStacks"]
+    # the central stack: one GetTemplate, so that a resource changing type is refused rather than half-applied
+    assert clients.cfn(ACCOUNT).calls == ["DescribeStacks", "GetTemplate", "UpdateStack", "DescribeStacks"]
+
+
+def test_a_central_resource_changing_type_in_place_is_refused_before_any_write():
+    clients, engine = setup()
+    deploy(clients, central_task("Admins"))
+    retyped = central_task("Admins")
+    template = group_template("Admins")
+    template["Resources"]["GroupAdmins"] = {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "Admins"}}
+    retyped.desired = desired_template(template)
+    result = engine.run(retyped)
+    assert (result.status, result.error_code) == (Status.FAILED, "ResourceTypeChange")
+    assert "GroupAdmins (AWS::IAM::Group -> AWS::IAM::Role)" in result.error and clients.writes() == []
 
 
 # --- failures stay with their task ----------------------------------------------------------------

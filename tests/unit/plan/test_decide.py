@@ -66,3 +66,17 @@ def test_describe_changes_reads_like_a_plan():
     assert "Policies" not in text or "inline policy" in text
     assert describe_changes(after, after) == []
     assert describe_changes(after, None) == ["- AWS::IAM::Role Billing", "- AWS::IAM::Role ReadOnly"]
+
+
+def test_a_resource_whose_type_changes_is_a_replacement_not_a_modification():
+    from ansible_collections.orgiam.aws.plugins.module_utils.plan.diff import template_changes, type_changes
+
+    group = {"Resources": {"GroupReadOnly1a2b3c": {"Type": "AWS::IAM::Group", "Properties": {"GroupName": "ReadOnly"}},
+                           "Keep": {"Type": "AWS::IAM::Group", "Properties": {"GroupName": "k"}}}}
+    role = {"Resources": {"GroupReadOnly1a2b3c": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "ReadOnly"}},
+                          "Keep": {"Type": "AWS::IAM::Group", "Properties": {"GroupName": "k2"}}}}
+    assert type_changes(group, role) == {"GroupReadOnly1a2b3c": ("AWS::IAM::Group", "AWS::IAM::Role")}
+    changes = template_changes(group, role)
+    assert changes["replace"] == ["GroupReadOnly1a2b3c"] and changes["modify"] == ["Keep"]
+    lines = describe_changes(group, role)
+    assert lines[0].startswith("± AWS::IAM::Group ReadOnly -> AWS::IAM::Role ReadOnly: replaced, not modified")

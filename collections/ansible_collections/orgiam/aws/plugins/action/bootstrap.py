@@ -4,8 +4,8 @@
 """Controller-side action for orgiam.aws.bootstrap: a thin shell over module_utils/usecases/bootstrap.py.
 
 It loads the catalog and the templates (the collection's own unless ``templates`` names a directory),
-runs the bootstrap with progress lines, shows the plan, writes ``bootstrap.json`` into the report
-directory, and turns bad input into one clear failure.
+runs the bootstrap with progress lines (``verify: live`` also reads back the roles it deployed), shows the
+plan, writes ``bootstrap.json`` into the report directory, and turns bad input into one clear failure.
 """
 
 from __future__ import annotations
@@ -65,17 +65,19 @@ class ActionModule(OrgiamAction):
             catalog = load_catalog(os.path.expanduser(str(args["catalog"])))
             inputs = load_inputs(catalog, templates, parts)
         except CatalogError as exc:
-            return dict(result, failed=True, msg=str(exc), problems=[str(p) for p in exc.problems])
+            return dict(result, failed=True, msg=str(exc))
         except BootstrapInputError as exc:
             return dict(result, failed=True, msg=str(exc), problems=exc.problems)
 
-        region = inputs.pipeline.region or region_from_environment(args["region"])
+        # the pipeline's region when settings.yml names one, else orgiam's home region, else the environment's
+        region = inputs.pipeline.region or catalog.settings.home_region or region_from_environment(args["region"])
         options = Options(
             check=check,
             diff=bool(self._task.diff),
             timeout=float(args["timeout"] or catalog.settings.stack_timeout_seconds),
             stackset_timeout=float(args["stackset_timeout"]),
             prune=catalog.settings.prune,
+            verify=str(args["verify"] or catalog.settings.verify or "tags"),
         )
         try:
             clients = AwsClients(
@@ -84,7 +86,7 @@ class ActionModule(OrgiamAction):
                 CallLog(),
             )
             display.display(f"orgiam bootstrap: {'planning' if check else 'bootstrapping'} in {region} "
-                            f"(parts: {', '.join(inputs.parts)})")
+                            f"(parts: {', '.join(inputs.parts)}; verify {options.verify})")
             outcome = run_bootstrap(clients, inputs, region, options, _progress)
         except BootstrapInputError as exc:
             return dict(result, failed=True, msg=str(exc), problems=exc.problems)

@@ -50,5 +50,6 @@ BOOTSTRAP_SPEC: dict[str, dict[str, Any]] = {
     "access_role_name": {"type": "str", "default": "OrganizationAccountAccessRole"},
     "timeout": {"type": "int"},
     "stackset_timeout": {"type": "int", "default": 3600},
+    "verify": {"type": "str", "choices": ["tags", "live"]},
     **AWS_COMMON_SPEC,
 }

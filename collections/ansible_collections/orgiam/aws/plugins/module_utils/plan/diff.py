@@ -15,14 +15,28 @@ from typing import Any
 
 
 def template_changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, list[str]]:
-    """Resource-level changes between two templates: logical ids added, modified, removed."""
+    """Resource-level changes between two templates: logical ids added, modified, removed, and those whose
+    type changes ("replace"), which CloudFormation cannot update in place."""
     old = (before or {}).get("Resources", {})
     new = (after or {}).get("Resources", {})
+    retyped = set(type_changes(before, after))
     return {
         "add": sorted(k for k in new if k not in old),
-        "modify": sorted(k for k in new if k in old and new[k] != old[k]),
+        "modify": sorted(k for k in new if k in old and new[k] != old[k] and k not in retyped),
+        "replace": sorted(retyped),
         "remove": sorted(k for k in old if k not in new),
     }
+
+
+def type_changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, tuple[str, str]]:
+    """Logical ids whose resource type differs between two templates: {id: (old type, new type)}.
+
+    CloudFormation refuses such an update ("Update of resource type is not permitted"); switching the
+    identity mode from iam_users to saml turns each group into a federated role under the same id."""
+    old = (before or {}).get("Resources", {})
+    new = (after or {}).get("Resources", {})
+    return {k: (old[k].get("Type", ""), new[k].get("Type", "")) for k in sorted(set(old) & set(new))
+            if old[k].get("Type") != new[k].get("Type")}
 
 
 POLICY_KEYS = ("PolicyDocument", "AssumeRolePolicyDocument")
@@ -95,6 +109,9 @@ def describe_changes(before: dict[str, Any] | None, after: dict[str, Any] | None
                 lines += [f"    {line}" for line in _property_lines({}, {"PolicyDocument": new[logical]["Properties"].get("PolicyDocument")})]
         elif logical not in new:
             lines.append(f"- {_label(old[logical])}")
+        elif old[logical].get("Type") != new[logical].get("Type"):
+            lines.append(f"± {_label(old[logical])} -> {_label(new[logical])}: replaced, not modified "
+                         "(CloudFormation cannot change a resource's type in place)")
         elif old[logical] != new[logical]:
             lines.append(f"~ {_label(new[logical])}")
             lines += [f"    {line}" for line in _property_lines(old[logical].get("Properties", {}), new[logical].get("Properties", {}))]

@@ -9,6 +9,7 @@ Where the files are: ``templates_dir()`` (the collection's ``files/cicd``), unle
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -74,6 +75,19 @@ def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> Any
 _CfnLoader.add_multi_constructor("!", _intrinsic)
 
 
+def parse_template(text: str) -> Any:
+    """A template's text (JSON or YAML, short-form intrinsics included) as data, the long forms throughout.
+    Raises ValueError (with the parser's message) for text that is neither."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc)) from None
+
+
 def read_template(directory: str, relative: str) -> TemplateFile:
     """Read a template file; a missing or unreadable one raises BootstrapInputError."""
     path = os.path.join(directory, relative)
@@ -83,8 +97,8 @@ def read_template(directory: str, relative: str) -> TemplateFile:
     with open(path, encoding="utf-8") as handle:
         body = handle.read()
     try:
-        data = yaml.load(body, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
+        data = parse_template(body)
+    except ValueError as exc:
         raise BootstrapInputError([f"{display}: not a valid CloudFormation template: {exc}"]) from None
     if not isinstance(data, dict) or "Resources" not in data:
         raise BootstrapInputError([f"{display}: not a CloudFormation template (no Resources)"])

@@ -19,6 +19,7 @@ from .common import GRANTS_METADATA, MANAGED_POLICY_MAX_CHARS, MAX_POLICIES_PER_
 from .identity import backend_for
 
 ACCOUNT_SLOT = "{account}"
+IDENTITY_MODE_OUTPUT = "OrgiamIdentityMode"
 
 
 def _assume_document(arns: list[str], mfa: bool) -> dict[str, Any]:
@@ -90,8 +91,8 @@ def central_template(
         "Metadata": {GRANTS_METADATA: compact_grants(deployed)},
         "Resources": resources or {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
     }
-    if outputs:
-        template["Outputs"] = outputs
+    # the mode the stack was made for: a run of another mode is refused before it writes (usecases/sync.py)
+    template["Outputs"] = dict(outputs, **{IDENTITY_MODE_OUTPUT: {"Value": identity.mode}})
     return template
 
 

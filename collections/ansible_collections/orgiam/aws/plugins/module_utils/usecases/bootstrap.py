@@ -24,6 +24,13 @@ AWS (:func:`load_inputs`), read the organization and check it (:func:`discover`,
 :func:`check_organization`), build the tasks as plain data (:func:`bootstrap_tasks`), plan every task
 with reads only, and only then, unless in check mode, apply them in order. A task that cannot be
 planned stops the run before any write; one that fails to apply stops the tasks after it.
+
+With ``verify: live`` the deployer role (in every account with a stack instance, and in the management
+account's stack) and the organization reader are also read back through IAM, and what was changed by
+hand is planned and put back (``apply/operators.py``). Member accounts are reached through the access
+role (``access_role_name``): the deployer role denies itself any change to orgiam's own roles, so only
+the bootstrap can put it back. An account whose role cannot be read, or put back, fails the StackSet's
+step once every step ran; the other accounts and steps go on.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..apply.engine import Engine
-from ..apply.operators import Context
+from ..apply.operators import Context, not_verified
 from ..aws.errors import error_code, explain_aws_error
 from ..aws.session import AwsClients
 from ..catalog import Catalog
@@ -57,6 +64,15 @@ from ..render.bootstrap import (
 from ..resolve import ACTIVE, find_account, role_targets
 
 PARTS = ("deployer", "management", "pipeline")
+VERIFY_MODES = ("tags", "live")
+DEPLOYER_KIND = "bootstrap-deployer"
+READER_KIND = "bootstrap-organization-reader"
+# the plain stacks verify: live reads back: their every IAM resource is one plan/drift.py accounts for (the
+# pipeline's stack attaches policies with AWS::IAM::Policy resources, which it does not)
+LIVE_STACK_KINDS = frozenset({DEPLOYER_KIND, READER_KIND})
+# errors of the StackSet's step that leave the management account's stacks to go on: they concern some
+# member accounts only, and the deployer role works in the others
+MEMBER_ACCOUNT_FAILURES = ("StackInstancesFailed", "RepairFailed")
 
 
 @dataclass(frozen=True)
@@ -261,15 +277,15 @@ def bootstrap_tasks(inputs: Inputs, facts: OrgFacts, placement: Placement, regio
                                            "targets": [facts.root_id], "regions": [region]})
     tasks.append(task("deployer-stackset", f"deployer role {ORGIAM_PATH}{DEPLOYER_ROLE_NAME} in every member account "
                       "(service-managed StackSet)", Kind.STACKSET, management, region, f"{prefix}-deployer",
-                      desired=deployer, stack_kind="bootstrap-deployer", targets=(facts.root_id,)))
+                      desired=deployer, stack_kind=DEPLOYER_KIND, targets=(facts.root_id,)))
     if "management" in inputs.parts:
         tasks.append(task("organization-reader", "organization reader role in the management account", Kind.STACK, management,
                           region, f"{prefix}-organization-reader", desired=desired(READER_TEMPLATE),
-                          stack_kind="bootstrap-organization-reader"))
+                          stack_kind=READER_KIND))
         tasks.append(task("management-deployer", "deployer role in the management account", Kind.STACK, management, region,
                           f"{prefix}-deployer",
                           desired=desired(DEPLOYER_TEMPLATE) if placement.management_targeted else NOTHING,
-                          stack_kind="bootstrap-deployer",
+                          stack_kind=DEPLOYER_KIND,
                           reason_if_absent="the catalog does not target the management account"))
     if "pipeline" in inputs.parts:
         tasks.append(task("pipeline", "orgiam's pipeline", Kind.STACK, placement.pipeline, region, f"{prefix}-pipeline",
@@ -292,6 +308,7 @@ class Options:
     timeout: float = 900.0  # one stack operation
     stackset_timeout: float = 3600.0  # one stack set operation (every account of the organization)
     prune: str = "plan"  # for the management account's deployer stack when the catalog stops targeting it
+    verify: str = "tags"  # or "live": read back the deployer roles and the organization reader, put back hand changes
 
 
 @dataclass
@@ -299,6 +316,7 @@ class Outcome:
     results: list[Result]
     check: bool
     facts: OrgFacts | None = None
+    verify: str = "tags"
 
     @property
     def failed(self) -> list[Result]:
@@ -312,6 +330,7 @@ class Outcome:
         facts = self.facts
         return {
             "mode": "check" if self.check else "apply",
+            "verify": self.verify,
             "ok": not self.failed,
             "changed": self.changed,
             "management_account_id": facts.management_account_id if facts else "",
@@ -322,8 +341,11 @@ class Outcome:
 
 def step_dict(result: Result) -> dict[str, Any]:
     data = result.to_dict()
-    desired = result.task.desired
+    task = result.task
+    desired = task.desired
     data.update(template=desired.source_path, parameters=dict(desired.parameters))
+    # every drift names its account: the StackSet's are in member accounts, a stack's in its own
+    data["drift"] = [{"account_id": task.account_id, "account_name": task.account_name, **d} for d in data["drift"]]
     return data
 
 
@@ -340,14 +362,19 @@ def run_bootstrap(
     run before any write; a task that fails to apply stops the tasks after it (they are skipped):
     the pipeline is never started against deployer roles that are not there.
     """
+    if options.verify not in VERIFY_MODES:
+        raise BootstrapInputError([f"verify must be one of {', '.join(VERIFY_MODES)}; got '{options.verify}'"])
     facts = discover(clients)
     placement = check_organization(inputs, facts, region)
     tasks = bootstrap_tasks(inputs, facts, placement, region)
+    _own_credentials_in_management_account(clients, facts)
     report = on_step or (lambda result, phase: None)
     ctx = Context(clients, check=options.check, diff=options.diff, timeout=options.timeout,
                   stackset_timeout=options.stackset_timeout, prune=options.prune,
                   on_wait=lambda task, what: report(by_task[task.key], f"waiting: {what}"),
-                  account_names={a.id: a.name for a in facts.accounts})
+                  account_names={a.id: a.name for a in facts.accounts}, verify=options.verify,
+                  live_stack_kinds=LIVE_STACK_KINDS,
+                  inactive_accounts=frozenset(a.id for a in facts.accounts if a.status != ACTIVE))
     engine = Engine(ctx)
     results: list[Result] = []
     by_task: dict[str, Result] = {}
@@ -356,13 +383,16 @@ def run_bootstrap(
         by_task[task.key] = result
         results.append(result)
         report(result, "planned")
-    outcome = Outcome(results, options.check, facts)
+    outcome = Outcome(results, options.check, facts, options.verify)
+    # accounts live verification could not read: their step fails once every other step ran (was planned)
+    unverified = {result.task.key: not_verified(result.state) for result in results}
     if outcome.failed:
         for result in results:
             if result.status != Status.FAILED:
                 result.status, result.reason = Status.SKIPPED, f"not applied: another step could not be planned; {result.reason}"
         return outcome
     if options.check:
+        _fail_unverified(results, unverified, ctx.account_names)
         return outcome
     stopped = False
     for index, result in enumerate(results):
@@ -371,11 +401,32 @@ def run_bootstrap(
         else:
             # the engine may plan a task again (its stack changed since the plan): keep the result it returns
             result = results[index] = by_task[result.task.key] = engine.apply(result)
-            # failed stack instances leave the others working: the management account's stacks may still go
+            # failed stack instances (or repairs) leave the others working: the management account's stacks may still go
             stopped = result.status == Status.FAILED and not (
-                result.error_code == "StackInstancesFailed" and result.task.kind == Kind.STACKSET)
+                result.error_code in MEMBER_ACCOUNT_FAILURES and result.task.kind == Kind.STACKSET)
         report(result, "done")
+    _fail_unverified(results, unverified, ctx.account_names)
     return outcome
+
+
+def _own_credentials_in_management_account(clients: Any, facts: OrgFacts) -> None:
+    """The management account is reached with the caller's own credentials, not an access role (it has none):
+    AwsClients does so for the account its settings name."""
+    settings = getattr(clients, "settings", None)
+    if settings is not None and not settings.management_account_id:
+        settings.management_account_id = facts.management_account_id
+
+
+def _fail_unverified(results: list[Result], unverified: dict[str, tuple[tuple[str, str], ...]], names: dict[str, str]) -> None:
+    """A step that could not verify every account fails, naming them (the step's other work is done)."""
+    for result in results:
+        missed = unverified.get(result.task.key, ())
+        if not missed or result.status in (Status.FAILED, Status.SKIPPED, Status.STALE):
+            continue
+        shown = "; ".join(f"{names.get(a, a)} ({a}): {why}" for a, why in missed[:5])
+        more = f"; ... and {len(missed) - 5} more" if len(missed) > 5 else ""
+        result.fail(f"{result.task.kind} {result.task.name}: live verification could not read {len(missed)} account(s): "
+                    f"{shown}{more}", "NotVerified")
 
 
 def plan_lines(outcome: Outcome) -> list[str]:
@@ -387,11 +438,22 @@ def plan_lines(outcome: Outcome) -> list[str]:
         head = f"[{task.account_name} ({task.account_id}) {task.region}] {what}: {result.action}"
         if outcome.check:
             head += f" ({result.reason})" if result.reason else ""
+            head += f" -> failed ({result.error})" if result.error else ""
         else:
             head += f" -> {result.status}" + (f" ({result.error})" if result.error else "")
         lines.append(head)
         lines += [f"    {detail}" for detail in result.details]
+        put_back = not outcome.check and result.status in (Status.REPAIRED, Status.UPDATED) and bool(result.repairs)
+        lines += [f"    {'put back' if put_back else 'changed by hand'}: {_where(result, d)}{d.get('line', '')}" for d in result.drift]
     return lines
+
+
+def _where(result: Result, drift: dict[str, Any]) -> str:
+    """The account of a drift, when it is not the step's own (a StackSet's instances)."""
+    account = drift.get("account_id", "")
+    if not account or account == result.task.account_id:
+        return ""
+    return f"{drift.get('account_name') or account} ({account}): "
 
 
 def summary_line(outcome: Outcome) -> str:
@@ -400,4 +462,7 @@ def summary_line(outcome: Outcome) -> str:
         counts[str(result.status)] = counts.get(str(result.status), 0) + 1
     changes = sum(1 for r in outcome.results if r.changed)
     parts = ", ".join(f"{status}: {count}" for status, count in sorted(counts.items()))
-    return f"orgiam bootstrap ({'check' if outcome.check else 'apply'}): {len(outcome.results)} steps, changes: {changes} ({parts})"
+    line = f"orgiam bootstrap ({'check' if outcome.check else 'apply'}): {len(outcome.results)} steps, changes: {changes} ({parts})"
+    if outcome.verify == "live":
+        line += f"; verified live, changed by hand: {sum(len(r.drift) for r in outcome.results)}"
+    return line

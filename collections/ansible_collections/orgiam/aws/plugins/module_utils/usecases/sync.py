@@ -30,7 +30,7 @@ from ..aws.session import AwsClients
 from ..catalog import Catalog, RoleDef
 from ..model import CHANGING, Account, Action, Kind, PlannedTask, Result, Status, Task
 from ..plan.saved import SavedPlan
-from ..render.central import central_template, grants_from_template
+from ..render.central import IDENTITY_MODE_OUTPUT, central_template, grants_from_template
 from ..render.common import TemplateError, account_of_arn, desired_template, role_arn
 from ..render.member import held_role_arns, member_template
 from ..resolve import Resolution, group_grants
@@ -167,7 +167,7 @@ def run_sync(
     With ``saved``, the tasks are the plan's (those of ``part`` K of N), applied as planned or refused as stale.
     A run that writes holds the organization's run lock throughout; raises LockHeld when another run holds it.
     """
-    check_home_region(clients, catalog, resolution.central.id)
+    check_central_stack(clients, catalog, resolution.central.id)
     lock = _LazyLock(clients, catalog, resolution.central.id, options, notice) if options.lock and not options.check else None
     try:
         return _run(clients, catalog, resolution, run_account_ids, options, on_done, saved, part, lock)
@@ -176,14 +176,26 @@ def run_sync(
             lock.release()
 
 
-def check_home_region(clients: AwsClients, catalog: Catalog, central_id: str) -> None:
-    """IAM is global and stacks are regional: orgiam's stacks live in one home region. When the central stack
-    is not in this run's region, look for it in the partition's other regions; found elsewhere, the run is
-    refused before anything is written (the same roles made again here would collide with those)."""
+def check_central_stack(clients: AwsClients, catalog: Catalog, central_id: str) -> None:
+    """Two things refused before anything is written, from one look at the central stack.
+
+    The identity mode: a stack made for iam_users cannot become a saml one in place (its groups would become
+    roles under the same logical ids, and the member roles would stop trusting people first). The region: IAM
+    is global and stacks are regional, so orgiam's stacks live in one home region; when the central stack is
+    not in this run's region, it is looked for in the partition's other regions, and found elsewhere, the run
+    stops (the same roles made again here would collide with those)."""
     name = central_stack_name(catalog)
     here = clients.region
     # counted apart from the central account's own task ("run"): a no-op still costs 2 calls per account
-    if describe_stack(clients.member_client("cloudformation", central_id, label="run"), name) is not None:
+    central = describe_stack(clients.member_client("cloudformation", central_id, label="run"), name)
+    if central is not None:
+        deployed_mode = central.outputs.get(IDENTITY_MODE_OUTPUT, "")
+        if deployed_mode and deployed_mode != catalog.identity.mode:
+            raise AwsAccessError(
+                f"identity.yml says mode {catalog.identity.mode}, and the central stack {name} was made for mode "
+                f"{deployed_mode}: orgiam does not change the identity mode in place (the member roles would stop "
+                "trusting people before the new principals exist). Nothing was changed; see docs/operations.md, "
+                "'Changing the identity mode'", "IdentityModeChange")
         return
     for region in other_regions(clients.partition, here):
         state = describe_stack(clients.member_client("cloudformation", central_id, region, label="run"), name)
