@@ -105,3 +105,73 @@ def test_changes_by_hand_are_found_shown_put_back_and_then_gone(workspace):
     assert update.returncode == 0, update.output
     assert prod.get_role(RoleName="ReadOnly")["Role"]["MaxSessionDuration"] == 7200
     assert dev.get_role(RoleName="ReadOnly")["Role"]["MaxSessionDuration"] == 7200
+
+
+def test_the_other_owned_properties_are_found_and_put_back_too(workspace):
+    """The rest of the list: a permissions boundary, a role re-made on another path, a central group's
+    attached and inline policies, a login profile the catalog does not want."""
+    ws = workspace
+    assert ws.playbook().returncode == 0
+    prod = ws.client("iam", "Payments Prod")
+    prod.put_role_permissions_boundary(RoleName="ReadOnly", PermissionsBoundary="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    test = ws.client("iam", "Payments-Test")
+    test.detach_role_policy(RoleName="ReadOnly", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    trust = test.get_role(RoleName="ReadOnly")["Role"]["AssumeRolePolicyDocument"]
+    test.delete_role(RoleName="ReadOnly")
+    test.create_role(RoleName="ReadOnly", Path="/elsewhere/", AssumeRolePolicyDocument=json.dumps(document(trust)))
+    central = ws.client("iam", "Security")
+    (attached,) = central.list_attached_group_policies(GroupName="payments-prod-readers")["AttachedPolicies"]
+    central.detach_group_policy(GroupName="payments-prod-readers", PolicyArn=attached["PolicyArn"])
+    central.put_group_policy(GroupName="payments-prod-readers", PolicyName="by-hand", PolicyDocument=json.dumps(EXTRA))
+    central.create_login_profile(UserName="bob.payments", Password="Hand-Made-Password-1")
+
+    plan = ws.playbook("--check", "-e", "orgiam_verify=live")
+    assert plan.returncode == 0, plan.output
+    found = drift_of(ws.report())
+    assert ("Payments Prod", "ReadOnly", "PermissionsBoundary") in found, found
+    assert any(a == "Payments-Test" and n == "ReadOnly" and p in ("Path", "") for a, n, p in found), found
+    assert any(a == "Security" and n == "payments-prod-readers" for a, n, _ in found), found
+    assert any(a == "Security" and n == "bob.payments" for a, n, _ in found), found
+    assert central.get_login_profile(UserName="bob.payments")["LoginProfile"]  # --check put nothing back
+
+    run = ws.playbook("-e", "orgiam_verify=live")
+    assert run.returncode == 0, run.output
+    assert "PermissionsBoundary" not in prod.get_role(RoleName="ReadOnly")["Role"]
+    assert test.get_role(RoleName="ReadOnly")["Role"]["Path"] == "/orgiam/"
+    assert [p["PolicyArn"] for p in test.list_attached_role_policies(RoleName="ReadOnly")["AttachedPolicies"]] == [
+        "arn:aws:iam::aws:policy/ReadOnlyAccess"]
+    assert [p["PolicyArn"] for p in central.list_attached_group_policies(GroupName="payments-prod-readers")["AttachedPolicies"]] == [
+        attached["PolicyArn"]]
+    assert central.list_group_policies(GroupName="payments-prod-readers")["PolicyNames"] == []
+    try:
+        central.get_login_profile(UserName="bob.payments")
+        raise AssertionError("the login profile made by hand is still there")
+    except central.exceptions.NoSuchEntityException:
+        pass
+    again = ws.playbook("--check", "-e", "orgiam_verify=live")
+    assert again.returncode == 0 and "changes: 0" in again.output and ws.report()["drift"] == []
+
+
+def test_saml_mode_the_provider_and_federated_roles_are_verified(workspace):
+    from tests.integration.test_sync_saml import METADATA
+
+    ws = workspace
+    (ws.catalog / "corp-adfs.xml").write_text(METADATA)
+    (ws.catalog / "identity.yml").write_text(
+        "mode: saml\nsaml: {provider_name: corp-adfs, metadata_file: corp-adfs.xml}\n"
+        "groups:\n  - name: platform-engineers\n    grants: [{role: ReadOnly}, {role: SandboxAdmin}]\n")
+    assert ws.playbook().returncode == 0
+    central = ws.client("iam", "Security")
+    provider = central.list_saml_providers()["SAMLProviderList"][0]["Arn"]
+    central.update_saml_provider(SAMLProviderArn=provider, SAMLMetadataDocument=METADATA.replace("adfs.corp.example", "evil.example"))
+    central.update_role(RoleName="platform-engineers", MaxSessionDuration=43200)
+    plan = ws.playbook("--check", "-e", "orgiam_verify=live")
+    assert plan.returncode == 0, plan.output
+    found = drift_of(ws.report())
+    assert any(a == "Security" and n == "corp-adfs" for a, n, _ in found), found
+    assert ("Security", "platform-engineers", "MaxSessionDuration") in found, found
+    assert ws.playbook("-e", "orgiam_verify=live").returncode == 0
+    assert "adfs.corp.example" in central.get_saml_provider(SAMLProviderArn=provider)["SAMLMetadataDocument"]
+    assert central.get_role(RoleName="platform-engineers")["Role"]["MaxSessionDuration"] == 3600
+    again = ws.playbook("--check", "-e", "orgiam_verify=live")
+    assert again.returncode == 0 and ws.report()["drift"] == []
