@@ -78,3 +78,31 @@ def test_waiting_is_bounded(dynamodb):
     with pytest.raises(LockHeld):
         lock(dynamodb, "waiting", now, time).acquire(wait=20)
     assert 20 <= time.now < 30
+
+
+def test_a_lock_whose_answer_was_lost_is_recognised_as_ours_and_a_release_is_retried(dynamodb):
+    from botocore.exceptions import ClientError
+
+    now = [1_800_000_000.0]
+    time = FakeTime()
+    mine = lock(dynamodb, "me", now, time)
+    real_put, real_delete = dynamodb.put_item, dynamodb.delete_item
+
+    def put_then_lose(**kwargs):  # the write is done, its answer never comes; botocore's retry then finds the item
+        real_put(**kwargs)
+        return real_put(**kwargs)  # the retry's conditional write fails: the lock is there
+
+    dynamodb.put_item = put_then_lose
+    mine.acquire(wait=0)
+    assert mine.held and mine.holder().run_id == mine.run_id
+
+    failures = [ClientError({"Error": {"Code": "ServiceUnavailable"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "DeleteItem")]
+
+    def flaky_delete(**kwargs):
+        if failures:
+            raise failures.pop()
+        return real_delete(**kwargs)
+
+    dynamodb.delete_item = flaky_delete
+    mine.release()
+    assert mine.holder() is None and time.slept == [2.0]

@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .errors import AwsAccessError, error_code, explain_aws_error
+from .errors import AwsAccessError, error_code, explain_aws_error, is_transient
 from .waiters import DEFAULT_CLOCK, Clock
 
 LOCK_KEY = "organization"
@@ -138,10 +138,10 @@ class RunLock:
         told = False
         while True:
             if self._put():
-                self.held = True
-                self._start_renewing()
-                return
+                return self._hold()
             holder = self.holder()
+            if holder is not None and holder.run_id == self.run_id:
+                return self._hold()  # a first attempt took it, and its answer was lost: the retry found our own lock
             waited = self.clock.now() - started
             if holder is not None and waited >= wait:
                 raise LockHeld(
@@ -153,6 +153,10 @@ class RunLock:
                 on_wait(holder)
                 told = True
             self.clock.sleep(min(5.0, max(0.5, wait / 20)))
+
+    def _hold(self) -> None:
+        self.held = True
+        self._start_renewing()
 
     def _start_renewing(self) -> None:
         def renew() -> None:
@@ -171,17 +175,24 @@ class RunLock:
         self._renewer = threading.Thread(target=renew, name="orgiam-lock-renew", daemon=True)
         self._renewer.start()
 
-    def release(self) -> None:
-        """Let the lock go, if this run holds it (a lock taken over after expiry is left to its new holder)."""
+    def release(self, attempts: int = 5) -> None:
+        """Let the lock go, if this run holds it (a lock taken over after expiry is left to its new holder).
+
+        Tried again on transient errors: a lock left behind blocks every run until it expires."""
         self._stop.set()
         if not self.held:
             return
         self.held = False
-        try:
-            self.dynamodb.delete_item(
-                TableName=self.table, Key={"pk": {"S": LOCK_KEY}},
-                ConditionExpression="run_id = :me", ExpressionAttributeValues={":me": {"S": self.run_id}},
-            )
-        except Exception as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise explain_aws_error(exc, doing=f"release the run lock in table {self.table}") from None
+        for attempt in range(1, attempts + 1):
+            try:
+                self.dynamodb.delete_item(
+                    TableName=self.table, Key={"pk": {"S": LOCK_KEY}},
+                    ConditionExpression="run_id = :me", ExpressionAttributeValues={":me": {"S": self.run_id}},
+                )
+                return
+            except Exception as exc:
+                if error_code(exc) == "ConditionalCheckFailedException":
+                    return  # gone already (an earlier attempt whose answer was lost), or taken over after expiry
+                if attempt == attempts or not is_transient(exc):
+                    raise explain_aws_error(exc, doing=f"release the run lock in table {self.table}") from None
+                self.clock.sleep(min(2.0 ** attempt, 10.0))
