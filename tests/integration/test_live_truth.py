@@ -175,3 +175,23 @@ def test_saml_mode_the_provider_and_federated_roles_are_verified(workspace):
     assert central.get_role(RoleName="platform-engineers")["Role"]["MaxSessionDuration"] == 3600
     again = ws.playbook("--check", "-e", "orgiam_verify=live")
     assert again.returncode == 0 and ws.report()["drift"] == []
+
+
+def test_other_principals_allowed_to_assume_orgiams_roles_are_reported_and_left_alone(workspace):
+    ws = workspace
+    assert ws.playbook().returncode == 0
+    central = ws.client("iam", "Security")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                                                     "Action": "sts:AssumeRole"}]}
+    central.create_role(RoleName="ops-admin", Path="/", AssumeRolePolicyDocument=json.dumps(trust))
+    allow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Resource": "arn:aws:iam::*:role/orgiam/*"}]}
+    central.put_role_policy(RoleName="ops-admin", PolicyName="assume-orgiam", PolicyDocument=json.dumps(allow))
+    run = ws.playbook("-e", "orgiam_verify=live")
+    assert run.returncode == 0, run.output
+    report = ws.report()
+    found = {(e["name"], e["via"]) for e in report["exposure"]}
+    assert ("ops-admin", "inline policy assume-orgiam") in found, found
+    assert report["drift"] == [] and "OUTSIDE ORGIAM Security" in (ws.out / "summary.txt").read_text()
+    # reported, never changed
+    assert central.get_role_policy(RoleName="ops-admin", PolicyName="assume-orgiam")["PolicyName"] == "assume-orgiam"

@@ -69,8 +69,10 @@ def test_no_policy_allows_everything(path):
     for actions, resources in allowed(load(path)):
         assert "*" not in actions and not any(a.endswith(":*") for a in actions), actions
         if "*" in resources:  # only calls that have no narrower resource
-            assert all(a.startswith(("organizations:List", "organizations:Describe")) or a == "secretsmanager:GetRandomPassword"
-                       for a in actions), actions
+            # GetAccountAuthorizationDetails reads the whole account (live verification's report of who else may
+            # assume orgiam's roles): it takes no narrower resource, and only reads
+            assert all(a.startswith(("organizations:List", "organizations:Describe"))
+                       or a in ("secretsmanager:GetRandomPassword", "iam:GetAccountAuthorizationDetails") for a in actions), actions
 
 
 def test_the_deployer_reaches_only_orgiams_stacks_and_path():
@@ -80,6 +82,10 @@ def test_the_deployer_reaches_only_orgiams_stacks_and_path():
             text = resource["Fn::Sub"] if isinstance(resource, dict) else resource
             if any(a.startswith("cloudformation:") for a in actions):
                 assert text.endswith(("stack/${StackPrefix}-roles/*", "stack/${StackPrefix}-identity/*")), text
+            elif actions == ["iam:GetAccountAuthorizationDetails"]:
+                assert text == "*"
+            elif set(actions) == {"iam:GetPolicy", "iam:GetPolicyVersion"} and ":iam::aws:policy/" in text:
+                pass  # reading AWS managed policies' documents: nothing of the account
             elif any(a.startswith("iam:") for a in actions):
                 assert ":role${RolePath}*" in text or ":policy${RolePath}*" in text or ":group${RolePath}*" in text \
                     or ":user${RolePath}*" in text or ":role/orgiam/federated/*" in text or ":saml-provider/*" in text, text

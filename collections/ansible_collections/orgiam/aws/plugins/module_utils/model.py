@@ -156,6 +156,7 @@ class VerifiedState(StackState):
     drift: tuple[Any, ...] = ()
     template: Any = field(default=None, compare=False, repr=False)
     digest: str = ""
+    exposure: tuple[dict[str, Any], ...] = ()  # central account: other principals that may assume orgiam's roles
 
 
 def fingerprint(state: StackState | None) -> dict[str, str]:
@@ -268,6 +269,7 @@ class Result:
     deploy_to: tuple[str, ...] = ()  # stack set: targets not reached yet
     drift: list[dict[str, Any]] = field(default_factory=list)  # live verification: what was changed by hand
     repairs: list[str] = field(default_factory=list)  # the calls that put it back
+    exposure: list[dict[str, Any]] = field(default_factory=list)  # who else may assume orgiam's roles (reported only)
     diff: dict[str, str] | None = None
     error: str = ""
     error_code: str = ""
@@ -311,6 +313,7 @@ class Result:
             "deploy_to": list(self.deploy_to),
             "drift": [dict(d) for d in self.drift],
             "repairs": list(self.repairs),
+            "exposure": [dict(e) for e in self.exposure],
             "granted": dict(self.granted),
             "retained": list(self.retained),
             "groups": list(self.groups),

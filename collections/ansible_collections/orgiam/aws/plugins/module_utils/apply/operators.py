@@ -28,15 +28,17 @@ from ..aws import cloudformation as cfn_ops
 from ..aws import stacksets as set_ops
 from ..aws.cloudformation import TemplateSource, inline_only
 from ..aws.errors import AwsAccessError, explain_aws_error
-from ..aws.iam_state import SECRET, read_state
+from ..aws.iam_state import SECRET, read_authorization_details, read_policy_documents, read_state
 from ..aws.session import AwsClients
 from ..aws.waiters import DEFAULT_CLOCK, Clock
 from ..model import STABLE, Action, Decision, Kind, Result, StackState, Task, VerifiedState, fingerprint
 from ..plan import diff as D
 from ..plan.decide import decide
 from ..plan.drift import Drift, compare, expected_state
+from ..plan.exposure import attached_aws_policies, outside_access
 from ..plan.template_values import TemplateValueError, resolve_template
 from ..render.bootstrap import parse_template
+from ..render.central import grants_from_template
 from ..render.common import desired_template, stack_tags
 from ..render.member import held_role_arns, retain_roles
 from .executor import run_all
@@ -75,6 +77,7 @@ class Context:
     inactive_accounts: frozenset[str] = frozenset()
     # accounts verified or repaired at once inside one task (a stack set's instances), a bounded pool
     account_concurrency: int = 10
+    owned_path: str = "/orgiam/"  # role_path: principals of the central account under it are orgiam's own
 
 
 # --- live verification, shared by every kind ----------------------------------------------------------
@@ -318,7 +321,21 @@ class CentralOperator(Operator):
     def desired_document(self, ctx: Context, task: Task) -> dict[str, Any] | None:
         return task.desired.document
 
+    def verified(self, ctx: Context, cfn: Any, task: Task, state: StackState, template: dict[str, Any] | None) -> VerifiedState:
+        verified = super().verified(ctx, cfn, task, state, template)
+        if task.kind != Kind.CENTRAL:
+            return verified
+        # who else in the central account may assume the roles people are granted: reported, never touched
+        iam = ctx.clients.member_client("iam", task.account_id, task.region)
+        details = read_authorization_details(iam)
+        owned = ctx.owned_path
+        managed = read_policy_documents(iam, attached_aws_policies(details, owned))
+        arns = sorted({arn for arns in grants_from_template(template).values() for arn in arns})
+        found = tuple(outside_access(details, owned, arns, managed)) if arns else ()
+        return dataclasses.replace(verified, exposure=found)
+
     def decide(self, ctx: Context, cfn: Any, task: Task, state: Any, result: Result) -> Decision:
+        result.exposure = [dict(e) for e in getattr(state, "exposure", ())]
         decision = super().decide(ctx, cfn, task, state, result)
         if task.kind != Kind.CENTRAL or task.desired.document is None or decision.action not in (
                 Action.UPDATE, Action.CONTINUE_AND_UPDATE, Action.REPAIR):

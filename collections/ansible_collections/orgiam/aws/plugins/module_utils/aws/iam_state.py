@@ -272,3 +272,33 @@ def _translate(exc: Exception, what: str) -> Exception:
         return _Gone()
     return explain_aws_error(exc, doing=what)
 
+
+
+# --- who else may assume orgiam's roles (reported by plan/exposure.py, never changed) ------------------
+
+
+def read_authorization_details(iam: Any) -> dict[str, list[dict[str, Any]]]:
+    """Every user, group and role of the account with its policies, and the customer managed policies
+    (GetAccountAuthorizationDetails, paginated)."""
+    details: dict[str, list[dict[str, Any]]] = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [], "Policies": []}
+    try:
+        for page in iam.get_paginator("get_account_authorization_details").paginate(
+                Filter=["User", "Role", "Group", "LocalManagedPolicy"]):
+            for key, items in details.items():
+                items.extend(page.get(key) or [])
+    except Exception as exc:
+        raise explain_aws_error(exc, doing="read the account's authorization details") from None
+    return details
+
+
+def read_policy_documents(iam: Any, arns: list[str]) -> dict[str, Any]:
+    """The default version's document of each managed policy (GetPolicy, GetPolicyVersion)."""
+    documents = {}
+    for arn in arns:
+        try:
+            policy = iam.get_policy(PolicyArn=arn)["Policy"]
+            version = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]
+        except Exception as exc:
+            raise explain_aws_error(exc, doing=f"read the managed policy {arn}") from None
+        documents[arn] = parse_document(version.get("Document"))
+    return documents

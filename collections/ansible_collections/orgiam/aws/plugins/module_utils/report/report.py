@@ -56,6 +56,11 @@ def build_report(outcome: Any, accounts_seen: int, writes: list[str]) -> dict[st
             if r.status == Status.STALE
         ],
         "plan_id": getattr(outcome, "plan_id", ""),
+        # live verification: other principals of the central account that may assume orgiam's roles
+        "exposure": [
+            {"account_id": r.task.account_id, "account_name": r.task.account_name, **e}
+            for r in members + [outcome.central] for e in r.exposure
+        ],
         "api_calls": {
             "total": outcome.total_api_calls,
             "max_per_account": max(per_account_calls, default=0),
@@ -113,6 +118,8 @@ def summary_text(report: dict[str, Any]) -> str:
             lines.append(f"  DRIFT {entry['account_name']} ({entry['account_id']}), {entry['stack']}: {entry['line']}")
         if len(drift) > 20:
             lines.append(f"  ... and {len(drift) - 20} more in report.json")
+        for entry in report.get("exposure", [])[:10]:
+            lines.append(f"  OUTSIDE ORGIAM {entry['account_name']} ({entry['account_id']}): {entry['line']}")
     for failure in report["failed_accounts"]:
         lines.append(f"  FAILED {failure['account_name']} ({failure['account_id']}), {failure['stack']}: {failure['error']}")
     for stale in report.get("stale_accounts", []):

@@ -268,7 +268,7 @@ def _run(
     central_id = resolution.central.id
     ctx = Context(clients, check=options.check, diff=options.diff, timeout=options.timeout, prune=catalog.settings.prune,
                   source=template_source(clients, catalog, central_id), plan_id=saved.id if saved else "",
-                  before_write=lock, verify=options.verify)
+                  before_write=lock, verify=options.verify, owned_path=catalog.settings.role_path)
     engine = Engine(ctx)
     accounts = [resolution.accounts[a] for a in run_account_ids]
     if saved is None:
