@@ -113,6 +113,18 @@ def record(name: str, ws, counts: dict[str, int], runs: list[int], access_lost: 
     (out / f"fault-suite-{os.getpid()}.json").write_text(json.dumps(FIGURES, indent=2))
 
 
+def sync_under_faults(ws, **plan: Any) -> tuple[Any, dict[str, int], list[str]]:
+    """Change the catalog and sync it while the emulator injects ``plan``: the run, the faults injected, and
+    every grant of before that is gone after."""
+    before = grants(ws)
+    change_catalog(ws)
+    control.set_faults(ws.endpoint, **plan)
+    run = ws.playbook()
+    counts = control.fault_counts(ws.endpoint)
+    control.clear_faults(ws.endpoint)
+    return run, counts, lost(before, grants(ws))
+
+
 SCENARIOS = {
     # name: (fault plan, whether the faulty run itself must exit 0, whether a clean rerun is needed)
     "throttle 30% of every call": ({"seed": 7, "throttle": 0.3}, True, False),
@@ -129,13 +141,7 @@ SCENARIOS = {
 def test_transient_faults_converge_without_losing_access(name, clean_state, org):
     plan, must_pass, _ = SCENARIOS[name]
     ws = org
-    before = grants(ws)
-    change_catalog(ws)
-    control.set_faults(ws.endpoint, **plan)
-    run = ws.playbook()
-    counts = control.fault_counts(ws.endpoint)
-    control.clear_faults(ws.endpoint)
-    access_lost = lost(before, grants(ws))
+    run, counts, access_lost = sync_under_faults(ws, **plan)
     converged = snapshot(ws) == clean_state
     record(name, ws, counts, [run.returncode], access_lost, converged)
     assert sum(counts.values()) > 0, "no fault was injected"
@@ -146,17 +152,9 @@ def test_transient_faults_converge_without_losing_access(name, clean_state, org)
 
 def test_denied_accounts_fail_alone_keep_their_access_and_converge_once_reachable(clean_state, org):
     ws = org
-    before = grants(ws)
-    change_catalog(ws)
-    denied = [ws.accounts["Sandbox-Bob"], ws.accounts["Payments Prod"]]
-    control.set_faults(ws.endpoint, deny_accounts=denied)
-    run = ws.playbook()
-    counts = control.fault_counts(ws.endpoint)
-    control.clear_faults(ws.endpoint)
-    report = ws.report()
+    run, counts, access_lost = sync_under_faults(ws, deny_accounts=[ws.accounts["Sandbox-Bob"], ws.accounts["Payments Prod"]])
     assert run.returncode == 2
-    assert sorted(f["account_name"] for f in report["failed_accounts"]) == ["Payments Prod", "Sandbox-Bob"]
-    access_lost = lost(before, grants(ws))
+    assert sorted(f["account_name"] for f in ws.report()["failed_accounts"]) == ["Payments Prod", "Sandbox-Bob"]
     rerun = ws.playbook()
     converged = snapshot(ws) == clean_state
     record("AccessDenied in 2 accounts", ws, counts, [run.returncode, rerun.returncode], access_lost, converged)
@@ -166,19 +164,12 @@ def test_denied_accounts_fail_alone_keep_their_access_and_converge_once_reachabl
 
 def test_hung_and_failing_stacks(clean_state, org):
     ws = org
-    before = grants(ws)
-    change_catalog(ws)
-    control.set_faults(ws.endpoint,
-                       hang_stacks=[{"account_id": ws.accounts["Payments Dev"], "stack_name": "orgiam-roles", "describes": 3}],
-                       fail_stacks=[{"account_id": ws.accounts["Data Platform Prod"], "stack_name": "orgiam-roles",
-                                     "operations": ["update"], "limit": 1}])
-    run = ws.playbook()
-    counts = control.fault_counts(ws.endpoint)
-    control.clear_faults(ws.endpoint)
-    report = ws.report()
-    assert [f["account_name"] for f in report["failed_accounts"]] == ["Data Platform Prod"]
+    run, counts, access_lost = sync_under_faults(
+        ws, hang_stacks=[{"account_id": ws.accounts["Payments Dev"], "stack_name": "orgiam-roles", "describes": 3}],
+        fail_stacks=[{"account_id": ws.accounts["Data Platform Prod"], "stack_name": "orgiam-roles",
+                      "operations": ["update"], "limit": 1}])
+    assert [f["account_name"] for f in ws.report()["failed_accounts"]] == ["Data Platform Prod"]
     assert run.returncode == 2
-    access_lost = lost(before, grants(ws))
     rerun = ws.playbook()
     converged = snapshot(ws) == clean_state
     record("a stack hangs, another fails its update", ws, counts, [run.returncode, rerun.returncode], access_lost, converged)

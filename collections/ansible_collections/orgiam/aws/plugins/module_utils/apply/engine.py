@@ -79,9 +79,7 @@ class Engine:
     def _replan(self, result: Result, now: dict[str, str], started: float) -> Result:
         """The stack changed between the plan and the lock. A saved plan's task is stale; a fresh one is planned again."""
         if self.ctx.plan_id:
-            result.status = Status.STALE
-            result.reason = f"changed since the plan ({describe_fingerprint(result.observed)} then, " \
-                            f"{describe_fingerprint(now)} now): not applied; make a new plan"
+            _stale(result, result.observed, now)
             self._account(result, started, add=True)
             return result
         return self.apply(self.plan(result.task))
@@ -115,10 +113,7 @@ class Engine:
         if result.status == Status.FAILED or planned_observed is None:
             return result if self.ctx.check or result.status == Status.FAILED else self.apply(result)
         if result.observed != planned_observed and not self.operator(task).written_by_plan(result.state, self.ctx.plan_id):
-            result.status = Status.STALE
-            result.reason = f"changed since the plan ({describe_fingerprint(planned_observed)} then, " \
-                            f"{describe_fingerprint(result.observed)} now): not applied; make a new plan"
-            return result
+            return _stale(result, planned_observed, result.observed)
         if planned_hash and task.desired.hash != planned_hash:
             result.details.append("differs from the plan: some accounts were not applied as planned (failed, stale or in "
                                   "another part of the plan) and keep the grants they had")
@@ -135,10 +130,8 @@ class Engine:
             now = op.fingerprint(state)
             result.state, result.observed = state, now
             if now != planned.observed:  # each task is in one part of a plan: any change is someone else's
-                result.status = Status.STALE
                 result.action = planned.action
-                result.reason = f"changed since the plan ({describe_fingerprint(planned.observed)} then, " \
-                                f"{describe_fingerprint(now)} now): not applied; make a new plan"
+                _stale(result, planned.observed, now)
             else:
                 result.action, result.reason, result.deploy_to = planned.action, planned.reason, planned.deploy_to
                 if result.changes_planned and (self.ctx.check or self.ctx.diff):
@@ -160,6 +153,14 @@ class Engine:
         seconds = round(time.monotonic() - started, 3)
         result.seconds = round(result.seconds + seconds, 3) if add else seconds
         result.api_calls = self.ctx.clients.call_log.total(result.task.account_id)
+
+
+def _stale(result: Result, then: dict[str, str], now: dict[str, str]) -> Result:
+    """Refuse a task whose stack is no longer as the plan saw it."""
+    result.status = Status.STALE
+    result.reason = (f"changed since the plan ({describe_fingerprint(then)} then, {describe_fingerprint(now)} now): "
+                     "not applied; make a new plan")
+    return result
 
 
 def _after_retries(result: Result, first: Result, attempt: int, attempts: int) -> None:

@@ -227,8 +227,7 @@ class Operator:
         """What the change does, for people; a repair shows what was changed by hand (live against desired)."""
         if result.action == Action.REPAIR:
             if ctx.diff:
-                where = f"{task.hostname or task.account_id}: {task.name}" if self.rendered else f"{task.account_name}: stack {task.name}"
-                result.diff = drift_diff(f"{where}, changed by hand", result.drift)
+                result.diff = drift_diff(f"{self.where(task)}, changed by hand", result.drift)
             return
         lines = list(result.plan)
         self.preview_change(ctx, cfn, task, state, result)
@@ -249,7 +248,6 @@ class Operator:
             result.changes = D.template_changes(before_doc, after_doc)
             result.plan = D.describe_changes(before_doc, after_doc)
             before, after = D.pretty(before_doc), D.pretty(after_doc)
-            where = f"{task.hostname or task.account_id}: {task.name}"
         else:
             if state is not None:
                 text, parameters = cfn_ops.deployed_text(cfn, task.name)
@@ -257,12 +255,15 @@ class Operator:
             else:
                 before = ""
             after = "" if deleting or desired.body is None else D.render_text(desired.parameters, desired.body)
-            where = f"{task.account_name}: stack {task.name}"
         if ctx.diff:
-            result.diff = D.diff_entry(where, before, after)
+            result.diff = D.diff_entry(self.where(task), before, after)
         if ctx.check and self.rendered and result.action == Action.UPDATE and desired.body is not None:
             result.change_set = cfn_ops.preview_change_set(
                 cfn, task.name, desired.body, self.tags(ctx, task), ctx.timeout, ctx.source, desired.parameters, ctx.clock)
+
+    def where(self, task: Task) -> str:
+        """The stack as a --diff header names it."""
+        return f"{task.hostname or task.account_id}: {task.name}" if self.rendered else f"{task.account_name}: stack {task.name}"
 
     def tags(self, ctx: Context, task: Task) -> list[dict[str, str]]:
         return stack_tags(task.stack_kind or str(task.kind), task.desired.hash or "", ctx.plan_id)

@@ -132,11 +132,18 @@ def _expect(state: StackState | None, name: str, good: set[str], doing: str) -> 
     return state
 
 
-def _ours(cfn: Any, name: str, tags: list[dict[str, str]]) -> bool:
-    """Whether the stack carries the template hash of ``tags``: the operation we asked for, already done or under way."""
+def _ours(cfn: Any, name: str, tags: list[dict[str, str]]) -> StackState | None:
+    """The stack, when it carries the template hash of ``tags``: the operation we asked for, done or under way."""
     wanted = next((t["Value"] for t in tags if t["Key"] == HASH_TAG), None)
     state = describe_stack(cfn, name)
-    return state is not None and wanted is not None and state.template_hash == wanted
+    return state if state is not None and wanted is not None and state.template_hash == wanted else None
+
+
+def _stack_arguments(name: str, body: str, tags: list[dict[str, str]], source: TemplateSource,
+                     parameters: dict[str, str] | None) -> dict[str, Any]:
+    """What a create, an update and a change set of one stack all say."""
+    return {"StackName": name, **source(name, body), "Parameters": parameter_list(parameters or {}),
+            "Capabilities": CAPABILITIES, "Tags": tags}
 
 
 def _token(verb: str) -> str:
@@ -151,11 +158,7 @@ def create_stack(
 ) -> StackState:
     try:
         cfn.create_stack(
-            StackName=name,
-            **source(name, body),
-            Parameters=parameter_list(parameters or {}),
-            Capabilities=CAPABILITIES,
-            Tags=tags,
+            **_stack_arguments(name, body, tags, source, parameters),
             OnFailure="ROLLBACK",
             EnableTerminationProtection=True,
             ClientRequestToken=_token("create"),
@@ -172,18 +175,11 @@ def update_stack(
     source: TemplateSource = inline_only, parameters: dict[str, str] | None = None, clock: Clock = DEFAULT_CLOCK,
 ) -> StackState:
     try:
-        cfn.update_stack(
-            StackName=name,
-            **source(name, body),
-            Parameters=parameter_list(parameters or {}),
-            Capabilities=CAPABILITIES,
-            Tags=tags,
-        )
+        cfn.update_stack(**_stack_arguments(name, body, tags, source, parameters))
     except Exception as exc:
         message = error_message(exc)
-        if "No updates are to be performed" in message and _ours(cfn, name, tags):
-            state = describe_stack(cfn, name)
-            assert state is not None
+        state = _ours(cfn, name, tags) if "No updates are to be performed" in message else None
+        if state is not None:
             return state
         # a retry of an update whose answer was lost finds it under way: wait, then it must be ours
         if not ("_IN_PROGRESS state" in message and _ours(cfn, name, tags)):
@@ -219,13 +215,9 @@ def preview_change_set(
     call(
         f"create a change set for {name}",
         cfn.create_change_set,
-        StackName=name,
+        **_stack_arguments(name, body, tags, source, parameters),
         ChangeSetName=change_set,
         ChangeSetType="UPDATE",  # moto's default is CREATE; AWS's is UPDATE: always say it
-        **source(name, body),
-        Parameters=parameter_list(parameters or {}),
-        Capabilities=CAPABILITIES,
-        Tags=tags,
     )
     try:
         described = poll(

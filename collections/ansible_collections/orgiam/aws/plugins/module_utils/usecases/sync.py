@@ -277,7 +277,14 @@ def _run(
     else:
         tasks, untouched, planned = saved.member_work({a.id for a in accounts}, part)
     grants: dict[str, dict[str, str] | None] = {}
-    lock = threading.Lock()
+    guard = threading.Lock()
+
+    def earn(result: Result, earned: dict[str, str] | None) -> Result:
+        """What the account's people may assume after this run (None: what the central stack gives them now)."""
+        result.granted = dict(earned or {})
+        with guard:
+            grants[result.task.account_id] = earned
+        return result
 
     def work(task: Task) -> Result:
         plan = planned.get(task.key)
@@ -287,26 +294,17 @@ def _run(
             result = Result(task, status=Status.RETAINED if plan.action == Action.RETAIN else Status.UNCHANGED,
                             action=plan.action, reason=f"{plan.reason} (as planned)", observed=dict(plan.observed),
                             retained=list(plan.retained))
-            earned: dict[str, str] | None = saved.granted(task.key)
-        else:
-            result = engine.run(task, plan)
-            earned = granted_by(result, options.check)
-        result.granted = dict(earned or {})
-        with lock:
-            grants[task.account_id] = earned
-        return result
+            return earn(result, saved.granted(task.key))
+        result = engine.run(task, plan)
+        return earn(result, granted_by(result, options.check))
 
     def failed(task: Task, exc: BaseException) -> Result:
         error = explain_aws_error(exc)
-        with lock:
-            grants[task.account_id] = None
-        return Result(task).fail(str(error), error.code)
+        return earn(Result(task).fail(str(error), error.code), None)
 
     members = run_all(tasks, work, failed, options.concurrency, on_done)
     for result in untouched:
-        earned = granted_by(result, options.check)
-        result.granted = dict(earned or {})
-        grants[result.task.account_id] = earned
+        earn(result, granted_by(result, options.check))
         if on_done is not None:
             on_done(result)
     members += untouched
@@ -350,7 +348,6 @@ def _sync_central(
         return result.fail(str(exc), getattr(exc, "code", "") or type(exc).__name__)
     task.roles = tuple(sorted(name for name, arns in by_role.items() if arns))
     task.desired = desired_template(template)
-    result.groups = sorted(g.name for g in catalog.identity.groups)
     if saved is None:
         result = engine.run(task)
     else:
