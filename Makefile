@@ -10,16 +10,39 @@ PYTEST_ARGS ?=
 # tests of one file share fixtures (and moto's process-wide state): one worker runs a whole file
 TEST_WORKERS ?= 2
 
-.PHONY: demo test emulator lint unit venv clean pipeline-demo
+.PHONY: demo test emulator lint unit venv runtime lock clean pipeline-demo
 
-# The virtualenv is rebuilt whenever requirements.txt changes.
-$(STAMP): requirements.txt
+# Dependencies (requirements/README.md): runtime.txt is what orgiam runs on, dev.txt adds the test
+# and lint tools, both locked with hashes; collections.txt locks the ansible wheel that
+# scripts/install_collections.py takes amazon.aws from (PyPI has no amazon.aws of its own).
+LOCKS := requirements/runtime.txt requirements/dev.txt requirements/collections.txt
+
+# The virtualenv is brought up to date whenever a lock (or the collections installer) changes.
+# An existing venv is updated in place, not recreated; `make clean venv` starts from nothing.
+$(STAMP): $(LOCKS) scripts/install_collections.py
 	@command -v $(PYTHON) >/dev/null || { echo "orgiam needs $(PYTHON) (Python 3.11) on PATH"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.txt
+	$(BIN)/python scripts/install_collections.py
+	@! $(BIN)/pip show --quiet ansible 2>/dev/null || echo "note: $(VENV) still holds the full ansible package of the old requirements.txt; make clean venv drops it"
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+## make runtime VENV=DIR: only what orgiam runs on (runtime.txt, amazon.aws) into DIR, as the pipeline installs it
+runtime:
+	@test "$(origin VENV)" = "command line" || { echo "usage: make runtime VENV=DIR"; exit 2; }
+	PYTHON=$(PYTHON) bash scripts/install_runtime.sh $(VENV)
+
+## make lock: resolve requirements/*.in again into the hashed locks (LOCK_ARGS=--upgrade to move every pin)
+PIP_TOOLS_VENV ?= /tmp/orgiam-pip-tools
+LOCK_ARGS ?=
+lock:
+	test -x $(PIP_TOOLS_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(PIP_TOOLS_VENV) && $(PIP_TOOLS_VENV)/bin/pip install --quiet pip-tools; }
+	cd requirements && for set in runtime dev; do \
+	  CUSTOM_COMPILE_COMMAND="make lock" $(abspath $(PIP_TOOLS_VENV))/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+	    --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS) --output-file $$set.txt $$set.in || exit 1; \
+	done
 
 ## make demo: start (or reuse) the emulator, seed the demo organization, show the inventory, sync twice
 demo: $(STAMP)
