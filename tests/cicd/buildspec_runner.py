@@ -11,7 +11,11 @@ What is reproduced:
   ``install`` or ``pre_build`` ends the build, a failed ``build`` still runs ``post_build``, with
   ``CODEBUILD_BUILD_SUCCEEDING=0``;
 - ``env.exported-variables`` are read when ``post_build`` ends; ``reports`` and ``artifacts`` are
-  resolved against their ``base-directory`` (globs as CodeBuild writes them, ``**`` included).
+  resolved against their ``base-directory`` (globs as CodeBuild writes them, ``**`` included), and so are
+  ``artifacts.secondary-artifacts``; ``BuildRun.artifact_sets`` has each artifact's files under the names
+  they take in the artifact (relative to ``base-directory``, or bare with ``discard-paths: yes``);
+- the buildspec is a file (a ``Path``), the text of one (a ``str`` with a line break, as a project's
+  inline ``Source.BuildSpec``) or one already parsed (a ``dict``): all three are checked alike.
 
 Not reproduced: the container image, ``runtime-versions`` (checked against the running Python instead),
 ``finally`` blocks, ``on-failure``, secrets (``parameter-store``, ``secrets-manager``), batch builds,
@@ -66,6 +70,8 @@ class BuildRun:
     artifacts: list[Path]
     seconds: float = 0.0
     log: str = field(default="", repr=False)
+    # artifact identifier ("" for the primary artifact) -> {name in the artifact: file in the source dir}
+    artifact_sets: dict[str, dict[str, Path]] = field(default_factory=dict)
 
     def output(self, phase: str | None = None) -> str:
         return "".join(c.output for c in self.commands if phase is None or c.phase == phase)
@@ -76,19 +82,41 @@ class BuildspecError(ValueError):
 
 
 def load_buildspec(path: Path) -> dict[str, Any]:
-    spec = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return check_buildspec(yaml.safe_load(Path(path).read_text(encoding="utf-8")), str(path))
+
+
+def parse_buildspec(text: str, origin: str = "inline buildspec") -> dict[str, Any]:
+    """A buildspec given as text (a project's ``Source.BuildSpec``), checked as ``load_buildspec`` checks a
+    file; ``origin`` names it in errors."""
+    try:
+        spec = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise BuildspecError(f"{origin}: not YAML: {error}") from None
+    return check_buildspec(spec, origin)
+
+
+def check_buildspec(spec: Any, origin: str) -> dict[str, Any]:
+    """``spec`` when it is a buildspec this runner (and CodeBuild) takes, else BuildspecError."""
     if not isinstance(spec, dict) or str(spec.get("version")) != "0.2":
-        raise BuildspecError(f"{path}: version 0.2 expected")
+        raise BuildspecError(f"{origin}: version 0.2 expected")
     unknown = set(spec) - {"version", "run-as", "env", "proxy", "batch", "phases", "reports", "artifacts", "cache"}
     if unknown:
-        raise BuildspecError(f"{path}: unknown top-level keys {sorted(unknown)}")
+        raise BuildspecError(f"{origin}: unknown top-level keys {sorted(unknown)}")
     for phase, phase_spec in (spec.get("phases") or {}).items():
         if phase not in PHASES:
-            raise BuildspecError(f"{path}: unknown phase {phase}")
+            raise BuildspecError(f"{origin}: unknown phase {phase}")
         for index, command in enumerate((phase_spec or {}).get("commands") or []):
             if not isinstance(command, str):  # CodeBuild: YAML_FILE_ERROR, e.g. an unquoted "a: b"
-                raise BuildspecError(f"{path}: phases.{phase}.commands[{index}] is not a string: {command!r}")
+                raise BuildspecError(f"{origin}: phases.{phase}.commands[{index}] is not a string: {command!r}")
     return spec
+
+
+def _spec(buildspec: Path | str | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(buildspec, dict):
+        return check_buildspec(buildspec, "buildspec")
+    if isinstance(buildspec, str) and "\n" in buildspec:
+        return parse_buildspec(buildspec)
+    return load_buildspec(Path(buildspec))
 
 
 def _check_runtime(spec: dict[str, Any]) -> None:
@@ -138,12 +166,23 @@ def _files(base: Path, patterns: list[str]) -> list[Path]:
     return found
 
 
-def run_buildspec(buildspec: Path, src_dir: Path, environment: dict[str, str], timeout: float = 600.0,
-                  echo: bool = False) -> BuildRun:
+def _artifact_files(src_dir: Path, section: dict[str, Any]) -> dict[str, Path]:
+    """The files of one artifact section, by their name in the artifact."""
+    base = src_dir / section.get("base-directory", ".")
+    flat = str(section.get("discard-paths", "no")).lower() in ("yes", "true")
+    return {(p.name if flat else p.relative_to(base).as_posix()): p
+            for p in _files(base, list(section.get("files") or []))}
+
+
+def run_buildspec(buildspec: Path | str | dict[str, Any], src_dir: Path, environment: dict[str, str],
+                  timeout: float = 600.0, echo: bool = False) -> BuildRun:
     """Run ``buildspec`` in ``src_dir`` with ``environment`` (the whole environment: nothing of this
-    process's is added, so that the build sees only what CodeBuild would give it)."""
+    process's is added, so that the build sees only what CodeBuild would give it).
+
+    ``buildspec``: a file, buildspec text (a ``str`` with a line break in it) or a parsed buildspec.
+    ``timeout`` bounds each command; a command that outlives it raises ``subprocess.TimeoutExpired``."""
     started = time.perf_counter()
-    spec = load_buildspec(buildspec)
+    spec = _spec(buildspec)
     _check_runtime(spec)
     shell = _shell(spec)
     env_section = spec.get("env") or {}
@@ -189,10 +228,14 @@ def run_buildspec(buildspec: Path, src_dir: Path, environment: dict[str, str], t
         reports[group] = _files(base, list(report.get("files") or []))
     artifacts_spec = spec.get("artifacts") or {}
     artifacts = _files(src_dir / artifacts_spec.get("base-directory", "."), list(artifacts_spec.get("files") or []))
+    artifact_sets = {"": _artifact_files(src_dir, artifacts_spec)} if artifacts_spec.get("files") else {}
+    for identifier, section in (artifacts_spec.get("secondary-artifacts") or {}).items():
+        artifact_sets[str(identifier)] = _artifact_files(src_dir, section or {})
     log = "".join(f"[{c.phase}] $ {c.command.strip()}\n{c.output}" for c in commands)
     return BuildRun(
         succeeded=not build_failed, phases=phases, commands=commands, exported=exported, environment=env,
         reports=reports, artifacts=artifacts, seconds=time.perf_counter() - started, log=log,
+        artifact_sets=artifact_sets,
     )
 
 
