@@ -20,7 +20,8 @@ It answers the emulator's own paths (never forwarded to moto):
 
 records every AWS API call before moto serves it, injects the faults of the plan in force, answers the AWS
 operations moto lacks (``account:PutAccountName``), and refuses ``sts:AssumeRole`` into a role another
-account does not have.
+account does not have, and the calls of orgiam's own roles that their IAM policies do not allow
+(``emulator.iam_enforce``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from http import HTTPStatus
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from emulator import account_api, sts_access
+from emulator import account_api, iam_enforce, sts_access
 from emulator.call_log import AccountResolver, CallLog, CallRecord, SigningScope, operation_name, signing_scope
 from emulator.faults import Call, FaultPlan, Faults, PlanError
 
@@ -76,6 +77,7 @@ def reset_moto_state() -> None:
     moto_api_backend.reset()
     # moto keeps its member-to-management account map across resets
     organizations_backends.master_accounts.clear()
+    iam_enforce.clear()
 
 
 class OrgiamMiddleware:
@@ -113,6 +115,11 @@ class OrgiamMiddleware:
         """One signed AWS call: the emulator's own operations and checks, then moto."""
         if scope.service == "account" and path == account_api.PUT_ACCOUNT_NAME_PATH:
             status, headers, payload = account_api.put_account_name(account_id, scope.region, body)
+            return _respond(start_response, status, payload, headers)
+        refused = iam_enforce.denial(scope.service, operation, account_id, scope.access_key_id, scope.region, environ,
+                                     body)
+        if refused is not None:
+            status, headers, payload = refused
             return _respond(start_response, status, payload, headers)
         if scope.service == "sts" and operation == "AssumeRole":
             message = sts_access.denial(account_id, scope.access_key_id, scope.region,
