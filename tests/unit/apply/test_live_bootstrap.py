@@ -135,7 +135,10 @@ def test_a_central_management_accounts_deployer_is_compared_with_the_central_pol
                                       parameters=task.desired.parameters)
     iam = made_by_cloudformation(clients, task, MANAGEMENT)
     central_policy = f"arn:aws:iam::{MANAGEMENT}:policy/orgiam/orgiam-deployer-central"
-    assert set(iam.policies) == {central_policy} and iam.roles["orgiam-deployer"]["attached"] == [central_policy]
+    planner_policy = f"arn:aws:iam::{MANAGEMENT}:policy/orgiam/orgiam-planner-central"
+    assert set(iam.policies) == {central_policy, planner_policy}
+    assert iam.roles["orgiam-deployer"]["attached"] == [central_policy]
+    assert iam.roles["orgiam-planner"]["attached"] == [planner_policy]
     assert engine(clients).plan(task).action == Action.NOOP
 
     iam.roles["orgiam-deployer"]["attached"] = []
@@ -153,17 +156,19 @@ def test_a_central_management_accounts_deployer_is_compared_with_the_central_pol
 def test_every_instance_is_compared_with_the_template_as_evaluated_in_its_account(tmp_path):
     task, clients = tasks(tmp_path)["deployer-stackset"], LiveClients()
     with_stack_set(clients, task, [SECURITY, PROD])
-    assert set(clients.iam(SECURITY).policies) == {f"arn:aws:iam::{SECURITY}:policy/orgiam/orgiam-deployer-central"}
+    assert set(clients.iam(SECURITY).policies) == {f"arn:aws:iam::{SECURITY}:policy/orgiam/orgiam-deployer-central",
+                                                   f"arn:aws:iam::{SECURITY}:policy/orgiam/orgiam-planner-central"}
     assert clients.iam(PROD).policies == {}
     for iam in clients.iams.values():
         iam.calls.clear()
     result = engine(clients).plan(task)
     assert (result.action, result.drift, result.status) == (Action.NOOP, [], Status.UNCHANGED)
     assert result.details == ["2 stack instance(s), all current",
-                              "live: the deployer role read in 2 account(s) (11 API calls there); nothing changed by hand"]
-    # a member account: the role, its attached and inline policies, the one inline policy; the central one also the policy
-    assert clients.iam(PROD).calls == ["GetRole", "ListAttachedRolePolicies", "ListRolePolicies", "GetRolePolicy"]
-    assert len(clients.iam(SECURITY).calls) == 7 and clients.iam_writes() == {}
+                              "live: the deployer role read in 2 account(s) (22 API calls there); nothing changed by hand"]
+    # a member account, for the deployer and the planner: the role, its attached and inline policies, the one inline
+    # policy; the central one also each one's central policy
+    assert clients.iam(PROD).calls == ["GetRole", "ListAttachedRolePolicies", "ListRolePolicies", "GetRolePolicy"] * 2
+    assert len(clients.iam(SECURITY).calls) == 14 and clients.iam_writes() == {}
     assert clients.cfn(MANAGEMENT).calls.count("ListStackInstances") == 2  # the summary, and the accounts to verify
 
 

@@ -39,16 +39,19 @@ def deployer_in(account: str, **parameters: str) -> dict:
 
 
 def test_the_deployer_holds_the_central_policy_in_the_central_account_only():
-    assert list(deployer_in(CENTRAL)["Resources"]) == ["DeployerRole", "CentralAccountPolicy"]
-    assert list(deployer_in(MEMBER)["Resources"]) == ["DeployerRole"]
+    assert list(deployer_in(CENTRAL)["Resources"]) == ["DeployerRole", "PlannerRole", "PlannerCentralPolicy",
+                                                       "CentralAccountPolicy"]
+    assert list(deployer_in(MEMBER)["Resources"]) == ["DeployerRole", "PlannerRole"]
     assert evaluated_conditions(DEPLOYER, DEPLOYER_PARAMETERS, MEMBER, "us-east-1") == {
         "IsCentral": False, "HasTemplateBucket": False, "IsCentralWithBucket": False}
 
 
 def test_a_template_bucket_adds_the_read_policy_everywhere_and_the_upload_policy_in_the_central_account():
-    assert list(deployer_in(MEMBER, TemplateBucket="orgiam-templates")["Resources"]) == ["DeployerRole", "TemplateReadPolicy"]
+    assert list(deployer_in(MEMBER, TemplateBucket="orgiam-templates")["Resources"]) == [
+        "DeployerRole", "PlannerRole", "TemplateReadPolicy"]
     assert list(deployer_in(CENTRAL, TemplateBucket="orgiam-templates")["Resources"]) == [
-        "DeployerRole", "CentralAccountPolicy", "TemplateReadPolicy", "TemplateUploadPolicy"]
+        "DeployerRole", "PlannerRole", "PlannerCentralPolicy", "CentralAccountPolicy", "TemplateReadPolicy",
+        "TemplateUploadPolicy"]
     read = deployer_in(MEMBER, TemplateBucket="orgiam-templates")["Resources"]["TemplateReadPolicy"]["Properties"]
     assert read["PolicyDocument"]["Statement"][0]["Resource"] == "arn:aws:s3:::orgiam-templates/orgiam/templates/*"
 

@@ -54,14 +54,32 @@ def test_cfn_lint_passes():
     assert run.returncode == 0, run.stdout + run.stderr
 
 
-@pytest.mark.parametrize("path, role", [(DEPLOYER, "DeployerRole"), (READER, "OrganizationReaderRole")])
-def test_each_role_trusts_only_the_pipelines_build_role(path, role):
+PLAN_ROLE = {"Fn::Sub": ["arn:${AWS::Partition}:iam::${PipelineAccountId}:role/orgiam/orgiam-sync-plan",
+                         {"PipelineAccountId": {"Fn::Select": [4, {"Fn::Split": [":", {"Ref": "BuildRoleArn"}]}]}}]}
+
+
+@pytest.mark.parametrize("path, role, trusted", [
+    (DEPLOYER, "DeployerRole", {"Ref": "BuildRoleArn"}),  # the apply only
+    (DEPLOYER, "PlannerRole", PLAN_ROLE),  # the plan only
+    (READER, "OrganizationReaderRole", [{"Ref": "BuildRoleArn"}, PLAN_ROLE]),  # both read the organization
+])
+def test_each_role_trusts_only_the_pipelines_build_roles(path, role, trusted):
     properties = load(path)["Resources"][role]["Properties"]
     assert properties["Path"] == "/orgiam/" and properties["RoleName"].startswith("orgiam-")
     (statement,) = properties["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
-    assert statement["Condition"] == {"ArnEquals": {"aws:PrincipalArn": {"Ref": "BuildRoleArn"}}}
+    assert statement["Condition"] == {"ArnEquals": {"aws:PrincipalArn": trusted}}
     assert "ManagedPolicyArns" not in properties  # no AWS managed policy, AdministratorAccess least of all
+
+
+def test_the_planner_can_only_read():
+    resources = load(DEPLOYER)["Resources"]
+    planner = [resources["PlannerRole"]["Properties"]["Policies"][0]["PolicyDocument"],
+               resources["PlannerCentralPolicy"]["Properties"]["PolicyDocument"]]
+    actions = {a for document in planner for s in document["Statement"] for a in as_list(s["Action"])}
+    assert all(s["Effect"] == "Allow" for document in planner for s in document["Statement"])
+    assert actions and all(a.split(":")[1].startswith(("Get", "List", "Describe")) for a in actions), actions
+    assert "secretsmanager:GetSecretValue" not in actions  # whether a password's secret exists, never its value
 
 
 @pytest.mark.parametrize("path", [DEPLOYER, READER])
