@@ -109,6 +109,7 @@ class ActionModule(OrgiamAction):
             timeout=float(args["timeout"] or settings.stack_timeout_seconds),
             lock_wait=float(args["lock_wait"]),
             verify=str(args["verify"] or settings.verify or "tags"),
+            preview=str(args["preview"]),
         )
         problems = template_problems(catalog, resolution)
         if problems:  # a template CloudFormation would refuse, found before any AWS call

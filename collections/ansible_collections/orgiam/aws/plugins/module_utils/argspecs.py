@@ -37,6 +37,7 @@ SYNC_SPEC: dict[str, dict[str, Any]] = {
     "plan_part": {"type": "str"},
     "lock_wait": {"type": "int", "default": 120},
     "verify": {"type": "str", "choices": ["tags", "live"]},
+    "preview": {"type": "str", "choices": ["change_set", "template"], "default": "change_set"},
     **AWS_COMMON_SPEC,
 }
 

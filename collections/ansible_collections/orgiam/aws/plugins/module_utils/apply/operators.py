@@ -70,6 +70,9 @@ class Context:
     # "tags": a stack whose hash tag matches is up to date (2 calls); "live": also compare every resource it
     # owns with the live IAM state, and put back what was changed by hand
     verify: str = "tags"
+    # check mode: preview an update with a change set (it creates one, then deletes it); False: compare the
+    # templates only, with reads alone (a read-only role, the pipeline's plan)
+    change_sets: bool = True
     # plain stacks (Kind.STACK, the bootstrap's) verified live, by their orgiam:stack-kind tag: only those whose
     # every IAM resource plan/drift.py accounts for (the deployer, the organization reader)
     live_stack_kinds: frozenset[str] = frozenset()
@@ -257,7 +260,7 @@ class Operator:
             after = "" if deleting or desired.body is None else D.render_text(desired.parameters, desired.body)
         if ctx.diff:
             result.diff = D.diff_entry(self.where(task), before, after)
-        if ctx.check and self.rendered and result.action == Action.UPDATE and desired.body is not None:
+        if ctx.check and ctx.change_sets and self.rendered and result.action == Action.UPDATE and desired.body is not None:
             result.change_set = cfn_ops.preview_change_set(
                 cfn, task.name, desired.body, self.tags(ctx, task), ctx.timeout, ctx.source, desired.parameters, ctx.clock)
 

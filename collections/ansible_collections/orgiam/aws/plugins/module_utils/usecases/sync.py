@@ -46,6 +46,9 @@ class SyncOptions:
     lock_wait: float = 120.0  # seconds to wait for a lock another run holds
     lock_ttl: float = 3600.0  # a lock not renewed for this long is taken to be a killed run's
     verify: str = "tags"  # or "live": compare what each stack owns with IAM, and put back hand changes
+    # check mode: "change_set" previews an update with a CloudFormation change set (replacements shown);
+    # "template" compares templates only, with reads alone (the pipeline's read-only plan)
+    preview: str = "change_set"
 
 
 @dataclass
@@ -268,7 +271,8 @@ def _run(
     central_id = resolution.central.id
     ctx = Context(clients, check=options.check, diff=options.diff, timeout=options.timeout, prune=catalog.settings.prune,
                   source=template_source(clients, catalog, central_id), plan_id=saved.id if saved else "",
-                  before_write=lock, verify=options.verify, owned_path=catalog.settings.role_path)
+                  before_write=lock, verify=options.verify, owned_path=catalog.settings.role_path,
+                  change_sets=options.preview == "change_set")
     engine = Engine(ctx)
     accounts = [resolution.accounts[a] for a in run_account_ids]
     if saved is None:
