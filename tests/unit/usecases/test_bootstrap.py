@@ -189,7 +189,7 @@ def test_the_pipeline_part_deploys_the_pipeline_and_forwards_events_from_us_east
     found = tasks(tmp_path, "eu-west-1", settings_extra=PIPELINE + "  notify_email: team@example.com\n  approval: false\n",
                   parts=B.PARTS)
     assert list(found) == ["trusted-access", "deployer-stackset", "organization-reader", "management-deployer",
-                           "pipeline", "management-events"]
+                           "pipeline", "release", "management-events"]
     pipeline_task, events = found["pipeline"], found["management-events"]
     assert (pipeline_task.account_id, pipeline_task.region, pipeline_task.name) == (DEPLOYMENTS, "eu-west-1", "orgiam-pipeline")
     parameters = pipeline_task.desired.parameters
@@ -198,6 +198,12 @@ def test_the_pipeline_part_deploys_the_pipeline_and_forwards_events_from_us_east
     assert parameters["NotificationEmail"] == "team@example.com" and parameters.get("ConnectionArn", "") == ""
     assert (events.account_id, events.region) == (MANAGEMENT, "us-east-1")
     assert events.desired.parameters["PipelineAccountId"] == DEPLOYMENTS
+    # the pipeline runs the release of this collection, pinned by its SHA-256, uploaded next to the pipeline
+    release = found["release"]
+    assert (release.account_id, release.name) == (DEPLOYMENTS, "orgiam-pipeline")
+    assert parameters["ReleaseSha256"] == release.desired.hash and len(release.desired.hash) == 64
+    assert parameters["ReleaseKey"] == release.desired.extra["key"]
+    assert parameters["ReleaseKey"].startswith("releases/orgiam-") and release.desired.hash[:16] in parameters["ReleaseKey"]
 
 
 def test_a_parameter_bootstrap_cannot_fill_is_an_input_error(tmp_path):

@@ -94,6 +94,7 @@ class Kind(str, enum.Enum):
     STACK = "stack"  # a bootstrap stack deployed from a template file with parameters
     STACKSET = "stackset"  # a service-managed stack set (bootstrap's deployer role)
     TRUSTED_ACCESS = "trusted-access"  # StackSets' trusted access with Organizations
+    RELEASE = "release"  # the orgiam release the pipeline runs, in its artifact bucket
 
     def __str__(self) -> str:
         return self.value

@@ -35,17 +35,19 @@ step once every step ran; the other accounts and steps go on.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..apply.engine import Engine
-from ..apply.operators import Context, not_verified
+from ..apply.operators import OPERATORS, Context, not_verified
+from ..apply.release import ReleaseOperator
 from ..aws.errors import error_code, explain_aws_error
 from ..aws.session import AwsClients
 from ..catalog import Catalog
 from ..catalog.pipeline import BootstrapInputError, PipelineSettings, pipeline_settings, role_path_problems, source_problems
 from ..catalog.pipeline import CONNECTION_ARN
-from ..model import NOTHING, Account, Kind, Result, Status, Task
+from ..model import NOTHING, Account, Desired, Kind, Result, Status, Task
 from ..render.bootstrap import (
     DEPLOYER_ROLE_NAME,
     DEPLOYER_TEMPLATE,
@@ -61,6 +63,7 @@ from ..render.bootstrap import (
     fill_parameters,
     read_template,
 )
+from ..render.release import Release, build_release, collection_version, installed_collection
 from ..resolve import ACTIVE, find_account, role_targets
 
 PARTS = ("deployer", "management", "pipeline")
@@ -81,6 +84,7 @@ class Inputs:
     pipeline: PipelineSettings
     templates: dict[str, TemplateFile]  # DEPLOYER_TEMPLATE, READER_TEMPLATE, ... -> file
     parts: tuple[str, ...] = PARTS
+    release: Release | None = None  # the pipeline part: the orgiam release its builds run
 
 
 def load_inputs(catalog: Catalog, templates_dir: str, parts: tuple[str, ...] = PARTS) -> Inputs:
@@ -101,9 +105,25 @@ def load_inputs(catalog: Catalog, templates_dir: str, parts: tuple[str, ...] = P
             templates[relative] = read_template(templates_dir, relative)
         except BootstrapInputError as exc:
             problems += exc.problems
+    release = None
+    if "pipeline" in parts:
+        try:
+            release = this_release()
+        except (OSError, ValueError, ImportError) as exc:
+            problems.append(f"the orgiam release for the pipeline cannot be built from this installation: {exc}")
     if problems:
         raise BootstrapInputError(problems)
-    return Inputs(catalog, pipeline, templates, tuple(p for p in PARTS if p in parts))
+    return Inputs(catalog, pipeline, templates, tuple(p for p in PARTS if p in parts), release)
+
+
+@functools.lru_cache(maxsize=1)
+def this_release() -> Release:
+    """The release of the orgiam collection this code runs from, with the amazon.aws it imports."""
+    from ansible_collections.amazon.aws.plugins.module_utils import policy as amazon_aws_policy
+
+    collection = installed_collection(__file__, 3)  # module_utils/usecases/bootstrap.py -> the collection
+    amazon_aws = installed_collection(amazon_aws_policy.__file__, 3)
+    return build_release(collection, {"amazon.aws": amazon_aws}, collection_version(collection))
 
 
 # --- the organization ---------------------------------------------------------------------------
@@ -253,6 +273,7 @@ def known_parameters(inputs: Inputs, facts: OrgFacts, placement: Placement, regi
         "DeployerRoleName": DEPLOYER_ROLE_NAME,
         "DeployerRolePath": ORGIAM_PATH,
         "MemberRoleName": DEPLOYER_ROLE_NAME,
+        **({"ReleaseKey": inputs.release.key, "ReleaseSha256": inputs.release.sha256} if inputs.release else {}),
     }
 
 
@@ -290,6 +311,10 @@ def bootstrap_tasks(inputs: Inputs, facts: OrgFacts, placement: Placement, regio
     if "pipeline" in inputs.parts:
         tasks.append(task("pipeline", "orgiam's pipeline", Kind.STACK, placement.pipeline, region, f"{prefix}-pipeline",
                           desired=desired(PIPELINE_TEMPLATE), stack_kind="bootstrap-pipeline"))
+        if inputs.release is not None:
+            tasks.append(task("release", f"orgiam release {inputs.release.version} the pipeline runs", Kind.RELEASE,
+                              placement.pipeline, region, f"{prefix}-pipeline",
+                              desired=Desired("", inputs.release.sha256, extra={"key": inputs.release.key})))
         tasks.append(task("management-events", "Organizations events forwarded to the pipeline", Kind.STACK, management,
                           events_region(facts.partition), f"{prefix}-management-events", desired=desired(EVENTS_TEMPLATE),
                           stack_kind="bootstrap-management-events"))
@@ -375,7 +400,7 @@ def run_bootstrap(
                   account_names={a.id: a.name for a in facts.accounts}, verify=options.verify,
                   live_stack_kinds=LIVE_STACK_KINDS,
                   inactive_accounts=frozenset(a.id for a in facts.accounts if a.status != ACTIVE))
-    engine = Engine(ctx)
+    engine = Engine(ctx, operators={**OPERATORS, **({Kind.RELEASE: ReleaseOperator(inputs.release)} if inputs.release else {})})
     results: list[Result] = []
     by_task: dict[str, Result] = {}
     for task in tasks:
