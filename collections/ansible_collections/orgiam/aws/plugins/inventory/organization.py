@@ -18,6 +18,8 @@ description:
     account is in V(management_account).
   - Hosts use C(ansible_connection=local), since work on an account runs on the controller with AWS APIs.
   - Uses a YAML configuration file that ends with C(organization.orgiam.yml) or C(organization.orgiam.yaml).
+    A file that names this plugin in its C(plugin) key under another name is not read; a warning names it
+    and the name to give it.
   - The caller needs C(organizations:ListRoots), C(organizations:ListOrganizationalUnitsForParent),
     C(organizations:ListAccountsForParent) and C(organizations:ListTagsForResource) in the management
     account or a delegated administrator account.
@@ -122,6 +124,7 @@ cache_timeout: 300
 """
 
 import os
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -165,6 +168,34 @@ ALWAYS_STATUS_GROUPS = ("ACTIVE", "SUSPENDED")
 FILTER_OPTIONS = ("include_ou_paths", "exclude_ou_paths", "exclude_accounts", "tag_filters", "include_suspended")
 
 
+# How much of a wrongly named YAML file is read to see whether it is meant for this plugin.
+PEEK_BYTES = 65536
+NAMES_THIS_PLUGIN = re.compile(r"""^\s*["']?plugin["']?\s*:\s*["']?orgiam\.aws\.organization["']?\s*(?:[,#}]|$)""", re.MULTILINE)
+
+
+def names_this_plugin(path: str) -> bool:
+    """Whether the YAML (or JSON) file at ``path`` has ``plugin: orgiam.aws.organization``; never raises."""
+    if not path.endswith((".yml", ".yaml", ".json")):
+        return False
+    try:
+        with open(path, "rb") as source:
+            head = source.read(PEEK_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    return bool(NAMES_THIS_PLUGIN.search(head.replace("{", "\n").replace(",", "\n")))
+
+
+def suggested_name(path: str) -> str:
+    """``inv/prod.yml`` -> ``inv/prod.organization.orgiam.yml``; ``inv/organization.yml`` -> ``inv/organization.orgiam.yml``."""
+    folder, name = os.path.split(path)
+    stem, extension = os.path.splitext(name)
+    if extension not in (".yml", ".yaml"):
+        extension = ".yml"
+    stem = stem.removesuffix(".orgiam")
+    suffix = ".orgiam" if stem.endswith("organization") else ".organization.orgiam"
+    return os.path.join(folder, stem + suffix + extension)
+
+
 class CatalogProblem(AnsibleParserError):
     """A catalog problem, shown once.
 
@@ -184,7 +215,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     INVENTORY_FILE_SUFFIXES = ("organization.orgiam.yml", "organization.orgiam.yaml")
 
     def verify_file(self, path: str) -> bool:
-        return super().verify_file(path) and path.endswith(self.INVENTORY_FILE_SUFFIXES)
+        if not super().verify_file(path):
+            return False
+        if path.endswith(self.INVENTORY_FILE_SUFFIXES):
+            return True
+        if names_this_plugin(path):
+            # Ansible says only "Unable to parse" (the reason shows at -vvv): say what to rename it to.
+            self.display.warning(
+                f"{path} says 'plugin: {self.NAME}', but that plugin reads only files whose name ends with "
+                f"{' or '.join(self.INVENTORY_FILE_SUFFIXES)}, so Ansible does not read this one: "
+                f"rename it to {suggested_name(path)}"
+            )
+        return False
 
     # -- options ---------------------------------------------------------------
 
