@@ -32,7 +32,15 @@ def test_a_missing_pipeline_section_says_what_to_add(tmp_path):
 def test_pipeline_defaults(tmp_path):
     settings = pipeline_settings(catalog(tmp_path))
     assert (settings.account, settings.provider, settings.repository) == ("Deployments", "CodeCommit", "orgiam-catalog")
-    assert (settings.branch, settings.approval, settings.schedule, settings.connection_arn) == ("main", True, "rate(1 day)", "")
+    assert (settings.branch, settings.approval, settings.schedule, settings.connection_arn) == (
+        "main", "when-changes", "rate(1 day)", "")
+
+
+@pytest.mark.parametrize("given, parameter", [(True, "true"), (False, "false"), ("when-changes", "when-changes")])
+def test_approval_becomes_the_pipelines_approval_parameter(given, parameter):
+    from ansible_collections.orgiam.aws.plugins.module_utils.catalog.pipeline import approval_parameter
+
+    assert approval_parameter(given) == parameter
 
 
 @pytest.mark.parametrize(

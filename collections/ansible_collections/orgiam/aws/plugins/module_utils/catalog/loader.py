@@ -124,7 +124,8 @@ SETTINGS_SCHEMA: dict[str, Any] = {
                         "connection_arn": {"type": "string", "pattern": r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[A-Za-z0-9-]+$"},
                     },
                 },
-                "approval": {"type": "boolean"},
+                # true: every plan waits for a person; when-changes: only a plan that changes something; false: none
+                "approval": {"anyOf": [{"type": "boolean"}, {"enum": ["when-changes"]}]},
                 "schedule": {"type": "string", "pattern": r"^(rate|cron)\(.+\)$"},
                 "notify_email": {"type": "string", "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"},
                 "region": {"type": "string", "pattern": r"^[a-z]{2}(-[a-z]+)+-\d$"},

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from .loader import Catalog
 
@@ -41,10 +42,17 @@ class PipelineSettings:
     repository: str
     branch: str = DEFAULT_BRANCH
     connection_arn: str = ""
-    approval: bool = True
+    approval: str = "when-changes"  # "true" (every plan), "when-changes" or "false" (pipeline.yml ApprovalRequired)
     schedule: str = DEFAULT_SCHEDULE
     notify_email: str = ""
     region: str = ""
+
+
+def approval_parameter(value: Any) -> str:
+    """settings.yml pipeline.approval as the pipeline's ApprovalRequired parameter."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def pipeline_settings(catalog: Catalog) -> PipelineSettings:
@@ -64,7 +72,7 @@ def pipeline_settings(catalog: Catalog) -> PipelineSettings:
         repository=str(source.get("repository", "")),
         branch=str(source.get("branch") or DEFAULT_BRANCH),
         connection_arn=str(source.get("connection_arn") or ""),
-        approval=bool(data.get("approval", True)),
+        approval=approval_parameter(data.get("approval", "when-changes")),
         schedule=str(data.get("schedule") or DEFAULT_SCHEDULE),
         notify_email=str(data.get("notify_email") or ""),
         region=str(data.get("region") or ""),

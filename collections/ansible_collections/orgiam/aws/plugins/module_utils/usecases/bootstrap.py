@@ -259,7 +259,7 @@ def known_parameters(inputs: Inputs, facts: OrgFacts, placement: Placement, regi
         "RepositoryName": pipeline.repository,
         "BranchName": pipeline.branch,
         "ConnectionArn": pipeline.connection_arn,
-        "ApprovalRequired": "true" if pipeline.approval else "false",
+        "ApprovalRequired": pipeline.approval,
         "ScheduleExpression": pipeline.schedule,
         "NotificationEmail": pipeline.notify_email,
         "ManagementAccountId": facts.management_account_id,
