@@ -77,3 +77,12 @@ def test_a_rightly_named_file_has_no_hint(tmp_path, repo_config_env, dead_endpoi
     proc = run(["ansible-inventory", "-i", str(source), "--list"], env, cwd=tmp_path)
     assert HINT not in proc.stdout + proc.stderr
     assert "cannot discover the AWS Organization" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("playbook", ["playbooks/sync.yml", "playbooks/bootstrap.yml"])
+def test_syntax_check_needs_no_aws_credentials(repo_config_env, playbook):
+    """ansible-lint runs ansible-playbook --syntax-check with the repository's default inventory (inventories/demo)."""
+    proc = run(["ansible-playbook", "--syntax-check", playbook], repo_config_env, cwd=REPO)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"playbook: {playbook}" in proc.stdout
+    assert "cannot discover" not in proc.stderr and "[ERROR]" not in proc.stderr, proc.stderr

@@ -82,6 +82,8 @@ notes:
   - The cache holds the discovered organization before filtering, so changing a filter does not need a
     new discovery.
   - The endpoint also comes from the C(AWS_ENDPOINT_URL) environment variable, which botocore reads itself.
+  - Under C(ansible-playbook --syntax-check) (which ansible-lint runs) the organization is not read and no host is
+    added, so no AWS credentials are needed.
 """
 
 EXAMPLES = r"""
@@ -128,6 +130,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+from ansible import context
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
@@ -367,6 +370,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def parse(self, inventory: Any, loader: Any, path: str, cache: bool = True) -> None:
         super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
+        if context.CLIARGS.get("syntax"):
+            # ansible-playbook --syntax-check (and ansible-lint, which runs it) needs no host: no credentials, no AWS call
+            self.display.vv(f"orgiam.aws.organization: {path} not read for --syntax-check")
+            return
 
         catalog_path = self._catalog_path(path)
         catalog = self._load_catalog(catalog_path, path) if catalog_path else None
