@@ -23,6 +23,7 @@ description:
   - The caller needs C(organizations:ListRoots), C(organizations:ListOrganizationalUnitsForParent),
     C(organizations:ListAccountsForParent) and C(organizations:ListTagsForResource) in the management
     account or a delegated administrator account.
+version_added: 0.1.0
 author:
   - orgiam developers
 options:
