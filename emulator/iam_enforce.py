@@ -17,8 +17,9 @@ What is evaluated, for those sessions:
 - ``Resource``/``NotResource`` when the request names its resource in a way read here (the role of
   ``sts:AssumeRole``; the role, policy or user of an IAM call; the stack of a CloudFormation call; the
   bucket and key of an S3 call; the table of a DynamoDB call; the topic of an SNS publish). For any other
-  request the resource is not known and the statement's resources are taken to match: the action is
-  still checked. This is the one place where the emulator can say yes where AWS says no;
+  request the resource is not known: an ``Allow``'s resources are taken to match (the action is still
+  checked; this is the one place where the emulator can say yes where AWS says no), and a ``Deny``
+  applies only when its resource is ``*``;
 - conditions on the keys :func:`_context` knows (``aws:ResourceOrgID``, ``aws:ResourceAccount``,
   ``aws:PrincipalOrgID``, ``aws:PrincipalAccount``, ``aws:PrincipalArn``, ``aws:RequestedRegion``,
   ``aws:SecureTransport``, ``sts:ExternalId``) with the String, Arn, Bool and Null operators,
@@ -242,7 +243,9 @@ def _action_applies(statement: dict[str, Any], action: str) -> bool:
 
 def _resource_applies(statement: dict[str, Any], resource: str | None, context: dict[str, list[str]]) -> bool:
     if resource is None:
-        return True
+        # not read here: an Allow is taken to cover it; a Deny only when it names every resource (a Deny of
+        # some ARNs does not reach a call AWS authorizes on "*", such as iam:GetAccountAuthorizationDetails)
+        return statement.get("Effect") != "Deny" or "*" in _listed(statement.get("Resource"))
     if "NotResource" in statement:
         return not any(_pattern_matches(_substitute(p, context), resource, case=True)
                        for p in _listed(statement["NotResource"]))
@@ -294,15 +297,26 @@ def trust_allows(trust: dict[str, Any], caller_arn: str, caller_account: str, co
 
 
 def _organization_of(account_id: str) -> str | None:
+    """The organization ``account_id`` is in (as its management account or a member), or None."""
     from moto.organizations.models import organizations_backends
 
+    management, partition = organizations_backends.master_accounts.get(account_id, (account_id, "aws"))
     try:
-        management = organizations_backends.master_accounts.get(account_id, account_id)
-        backend = organizations_backends[management]["aws"]
-        org = backend.org
-        return str(org.id) if org is not None else None
-    except (KeyError, AttributeError):
+        org = organizations_backends[management][partition].org
+    except KeyError:
         return None
+    return str(org.id) if org is not None else None
+
+
+def _path_of(account_id: str, partition: str, attribute: str, name: str) -> str | None:
+    """The path of an existing IAM user or group, which the request does not carry."""
+    from moto.iam.models import iam_backends
+
+    try:
+        found = getattr(iam_backends[account_id][partition], attribute).get(name)
+    except KeyError:
+        return None
+    return getattr(found, "path", None)
 
 
 def _resource(service: str, operation: str, params: dict[str, str], account_id: str, region: str,
@@ -318,10 +332,10 @@ def _resource(service: str, operation: str, params: dict[str, str], account_id: 
             return f"arn:{partition}:iam::{account_id}:role{role_path}{role}"
         if params.get("PolicyArn"):
             return params["PolicyArn"]
-        if params.get("UserName"):
-            return f"arn:{partition}:iam::{account_id}:user{params.get('Path') or '/'}{params['UserName']}"
-        if params.get("GroupName"):
-            return f"arn:{partition}:iam::{account_id}:group{params.get('Path') or '/'}{params['GroupName']}"
+        for kind, key, attribute in (("user", "UserName", "users"), ("group", "GroupName", "groups")):
+            if params.get(key):
+                path = params.get("Path") or _path_of(account_id, partition, attribute, params[key]) or "/"
+                return f"arn:{partition}:iam::{account_id}:{kind}{path}{params[key]}"
         return None
     if service == "cloudformation":
         stack = params.get("StackName")
@@ -370,6 +384,36 @@ def _context(caller_arn: str, caller_account: str, region: str, resource: str | 
     return context
 
 
+_BUCKET_SUBRESOURCES = {
+    ("GET", "acl"): "GetBucketAcl", ("GET", "location"): "GetBucketLocation", ("GET", "policy"): "GetBucketPolicy",
+    ("GET", "versioning"): "GetBucketVersioning", ("GET", "tagging"): "GetBucketTagging",
+    ("GET", "encryption"): "GetEncryptionConfiguration", ("GET", "versions"): "ListBucketVersions",
+    ("PUT", "policy"): "PutBucketPolicy", ("DELETE", "policy"): "DeleteBucketPolicy", ("PUT", "acl"): "PutBucketAcl",
+    ("PUT", "versioning"): "PutBucketVersioning", ("PUT", "tagging"): "PutBucketTagging",
+}
+
+
+def s3_action(method: str, path: str, query: str) -> str:
+    """The IAM action of an S3 REST request (path-style), from its method, path and sub-resource."""
+    parts = [p for p in path.split("/", 2)[1:] if p]
+    subresources = {item.split("=", 1)[0] for item in query.split("&") if item}
+    if len(parts) >= 2:  # an object
+        if "uploads" in subresources or "uploadId" in subresources:
+            return "AbortMultipartUpload" if method == "DELETE" else "PutObject"
+        if "tagging" in subresources:
+            return {"GET": "GetObjectTagging", "PUT": "PutObjectTagging"}.get(method, "DeleteObjectTagging")
+        version = "Version" if "versionId" in subresources else ""
+        return {"GET": f"GetObject{version}", "HEAD": f"GetObject{version}", "PUT": "PutObject",
+                "DELETE": f"DeleteObject{version}"}.get(method, f"{method} object")
+    for (verb, name), action in _BUCKET_SUBRESOURCES.items():
+        if verb == method and name in subresources:
+            return action
+    if not parts:
+        return "ListAllMyBuckets"
+    return {"GET": "ListBucket", "HEAD": "ListBucket", "PUT": "CreateBucket", "DELETE": "DeleteBucket",
+            "POST": "DeleteObject"}.get(method, f"{method} bucket")
+
+
 def _denied(caller: str, action: str, resource: str | None, service: str, because: str) -> Response:
     message = f"User: {caller} is not authorized to perform: {action} on resource: {resource or '*'} {because}".strip()
     if service in _JSON_SERVICES:
@@ -402,6 +446,9 @@ def denial(service: str, operation: str, account_id: str, access_key_id: str, re
     if service == "sts" and operation == "GetCallerIdentity":
         return None  # always allowed, even under an explicit Deny
     partition = _partition(region)
+    if service == "s3":
+        operation = s3_action(str(environ.get("REQUEST_METHOD", "GET")).upper(), str(environ.get("PATH_INFO", "/")),
+                              str(environ.get("QUERY_STRING", "")))
     action = f"{_PREFIX.get(service, service)}:{operation}"
     params = request_parameters(environ, body)
     path = str(environ.get("PATH_INFO", "/"))
