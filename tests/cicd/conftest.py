@@ -25,7 +25,6 @@ REPO = Path(__file__).resolve().parents[2]
 CICD = REPO / "cicd"
 PIPELINE_TEMPLATE = CICD / "pipeline.yml"
 MANAGEMENT_EVENTS_TEMPLATE = CICD / "management-events.yml"
-BUILDSPEC = CICD / "buildspec.yml"
 PIPELINE_ACCOUNT = "Deployments"
 PIPELINE_REGION = "eu-west-1"
 
@@ -110,6 +109,9 @@ def pipeline_parameters(org: Org, **overrides: str) -> dict[str, str]:
         "NotificationEmail": "platform-team@example.com",
         "ManagementAccountId": org.management_account_id,
         "OrganizationId": org.organization_id,
+        "OrganizationReaderRoleArn": f"arn:aws:iam::{org.management_account_id}:role/orgiam/orgiam-organization-reader",
+        "ReleaseKey": "releases/orgiam-1.0.0-0123456789abcdef.tar.gz",
+        "ReleaseSha256": "0123456789abcdef" * 4,
         "LogRetentionDays": "90",
     }
     parameters.update(overrides)
@@ -137,7 +139,7 @@ def cicd_emulator() -> Iterator[EmulatorServer]:
 # One organization with the templates deployed, read back through the service APIs into plain data
 # (a snapshot survives other tests resetting the emulator, e.g. under pytest-xdist).
 
-ROLE_NAMES = ("orgiam-sync-build", "orgiam-pipeline", "orgiam-pipeline-start")
+ROLE_NAMES = ("orgiam-sync-build", "orgiam-sync-plan", "orgiam-pipeline", "orgiam-pipeline-start")
 
 
 def read_roles(org: Org, account: str, names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -191,7 +193,8 @@ def read_pipeline_account(org: Org, stack: Stack) -> dict[str, Any]:
         "rules": read_rules(org, account, region),
         "bus": events.describe_event_bus(Name="orgiam-organization-events"),
         "bus_rules": read_rules(org, account, region, "orgiam-organization-events"),
-        "projects": client("codebuild").batch_get_projects(names=[stack.outputs["BuildProjectName"]])["projects"],
+        "projects": client("codebuild").batch_get_projects(
+            names=[stack.outputs["PlanProjectName"], stack.outputs["BuildProjectName"]])["projects"],
         "pipeline": client("codepipeline").get_pipeline(name=stack.outputs["PipelineName"])["pipeline"],
     }
 

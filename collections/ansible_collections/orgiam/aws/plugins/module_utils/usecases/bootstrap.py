@@ -122,7 +122,7 @@ def this_release() -> Release:
     from ansible_collections.amazon.aws.plugins.module_utils import policy as amazon_aws_policy
 
     collection = installed_collection(__file__, 3)  # module_utils/usecases/bootstrap.py -> the collection
-    amazon_aws = installed_collection(amazon_aws_policy.__file__, 3)
+    amazon_aws = installed_collection(amazon_aws_policy.__file__, 2)  # plugins/module_utils/policy.py
     return build_release(collection, {"amazon.aws": amazon_aws}, collection_version(collection))
 
 
