@@ -1,16 +1,23 @@
-"""The built collection works alone, as people install it.
+"""The built collection installs like any other, with its dependency, and works from there alone.
 
-``ansible-galaxy collection build`` makes the tarball from the repository's collection directory,
-``ansible-galaxy collection install --offline --no-deps`` puts it into an empty collections path, and
-every check below runs with ANSIBLE_COLLECTIONS_PATH naming only that path and the site-packages of
-this virtualenv (for amazon.aws, as the ansible package bundles it), with sys.path scanning off and a
-temporary ansible.cfg: the repository's ``collections/`` is never on the search path. The playbooks
-and the catalog are the repository's (playbooks/sync.yml, playbooks/bootstrap.yml, a copy of
-roles_catalog/ made by the ``workspace`` fixture), run against the emulated demo organization.
+``ansible-galaxy collection build`` makes orgiam's tarball from the repository's collection directory;
+amazon.aws, which Galaxy would serve, is not reachable here, so its artifact is made from the copy
+installed in this virtualenv's site-packages (an installed collection holds the MANIFEST.json and
+FILES.json an artifact has; FILES.json is cut down to the files that copy still has). Both go into an
+empty collections path with one ``ansible-galaxy collection install --offline`` that resolves
+orgiam.aws's dependency on amazon.aws from the artifacts given.
+
+Every check after that runs with ANSIBLE_COLLECTIONS_PATH naming only that path, sys.path scanning
+off, a temporary ansible.cfg and, for the playbooks, a working directory outside the repository: the
+repository's ``collections/`` and the site-packages copy of amazon.aws are never on the search path.
+The playbooks are the collection's (``ansible-playbook orgiam.aws.sync``, ``orgiam.aws.bootstrap``),
+run against the emulated demo organization with a copy of roles_catalog/ (the ``workspace`` fixture).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import re
@@ -23,11 +30,14 @@ from pathlib import Path
 
 import ansible
 import pytest
+import yaml
 
 from tests.emulated import BIN, REPO, Run, aws_env
+from tests.integration import test_sync as sync_checks
 
 SOURCE = REPO / "collections" / "ansible_collections" / "orgiam" / "aws"
-SITE_PACKAGES = Path(ansible.__file__).resolve().parents[1]  # holds the ansible package's bundled collections
+SITE_PACKAGES = Path(ansible.__file__).resolve().parents[1]
+AMAZON_AWS = SITE_PACKAGES / "ansible_collections" / "amazon" / "aws"  # where the dependency is installed
 TEMPLATES = ("files/cicd/bootstrap/deployer-role.yml", "files/cicd/bootstrap/organization-reader.yml",
              "files/cicd/pipeline.yml", "files/cicd/management-events.yml")
 # cicd/ in the repository links into the collection's files/cicd: the tarball must hold the same text
@@ -35,32 +45,37 @@ REPO_LINKS = {"files/cicd/bootstrap/deployer-role.yml": "cicd/bootstrap/deployer
               "files/cicd/bootstrap/organization-reader.yml": "cicd/bootstrap/organization-reader.yml",
               "files/cicd/pipeline.yml": "cicd/pipeline.yml",
               "files/cicd/management-events.yml": "cicd/management-events.yml"}
+# plugin folders whose files are not plugins ansible-doc documents (action plugins are documented by
+# the module of the same name)
+NOT_DOCUMENTED = {"action", "doc_fragments", "module_utils", "plugin_utils"}
 
 
 @dataclass
 class Installed:
     tarball: Path
-    path: Path  # the collections path it was installed into (holds ansible_collections/)
+    dependency: Path  # the amazon.aws artifact made from site-packages
+    path: Path  # the collections path both were installed into (holds ansible_collections/)
     config: Path  # an ansible.cfg without the repository's collections_path
+    output: str = ""  # what ansible-galaxy collection install said
 
     @property
     def collection(self) -> Path:
         return self.path / "ansible_collections" / "orgiam" / "aws"
 
     def env(self, base: dict[str, str]) -> dict[str, str]:
-        """``base`` with Ansible looking only at the installed collection and the bundled ones."""
+        """``base`` with Ansible looking only at the collections path it installed into."""
         return dict(
             base,
             ANSIBLE_CONFIG=str(self.config),
-            ANSIBLE_COLLECTIONS_PATH=os.pathsep.join([str(self.path), str(SITE_PACKAGES)]),
+            ANSIBLE_COLLECTIONS_PATH=str(self.path),
             ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
             ANSIBLE_PYTHON_INTERPRETER=sys.executable,
         )
 
 
-def galaxy(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+def galaxy(*args: str, env: dict[str, str], cwd: Path, ok: bool = True) -> subprocess.CompletedProcess:
     proc = subprocess.run([str(BIN / "ansible-galaxy"), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (proc.returncode == 0) == ok, proc.stdout + proc.stderr
     return proc
 
 
@@ -79,17 +94,48 @@ def build(source: Path, output: Path, env: dict[str, str]) -> Path:
     return tarball
 
 
+def artifact_of_installed(collection: Path, output: Path) -> Path:
+    """A collection artifact (namespace-name-version.tar.gz) of an installed collection.
+
+    The ansible package installs collections without their tests and CI files but keeps their original
+    FILES.json, so the artifact lists only the files the installed copy has, each with its checksum;
+    MANIFEST.json is the installed one, with the checksum of that FILES.json."""
+    manifest = json.loads((collection / "MANIFEST.json").read_text())
+    listing = json.loads((collection / "FILES.json").read_text())
+    kept = []
+    for entry in listing["files"]:
+        path = collection / entry["name"]
+        if entry["name"] == "." or (entry["ftype"] == "dir" and path.is_dir()):
+            kept.append(entry)
+        elif entry["ftype"] == "file" and path.is_file():
+            kept.append(dict(entry, chksum_sha256=hashlib.sha256(path.read_bytes()).hexdigest()))
+    files_json = json.dumps(dict(listing, files=kept), indent=4).encode()
+    manifest["file_manifest_file"]["chksum_sha256"] = hashlib.sha256(files_json).hexdigest()
+    info = manifest["collection_info"]
+    tarball = output / f"{info['namespace']}-{info['name']}-{info['version']}.tar.gz"
+    output.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(tarball, "w:gz") as archive:
+        for name, data in (("MANIFEST.json", json.dumps(manifest, indent=4).encode()), ("FILES.json", files_json)):
+            member = tarfile.TarInfo(name)
+            member.size, member.mode = len(data), 0o644
+            archive.addfile(member, io.BytesIO(data))
+        for entry in kept[1:] if kept and kept[0]["name"] == "." else kept:
+            archive.add(collection / entry["name"], arcname=entry["name"], recursive=False)
+    return tarball
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Installed:
     root = tmp_path_factory.mktemp("package")
-    config = isolated_config(root)
     path = root / "collections"
-    env = Installed(Path(), path, config).env(aws_env(None))
-    env["ANSIBLE_COLLECTIONS_PATH"] = str(path)  # installing: only the empty path, nothing is already there
-    tarball = build(SOURCE, root / "dist", env)
+    done = Installed(Path(), Path(), path, isolated_config(root))
+    env = done.env(aws_env(None))
+    done.tarball = build(SOURCE, root / "dist", env)
+    done.dependency = artifact_of_installed(AMAZON_AWS, root / "dist")
     assert not path.exists()
-    galaxy("collection", "install", "--offline", "--no-deps", "-p", str(path), str(tarball), env=env, cwd=root)
-    done = Installed(tarball, path, config)
+    proc = galaxy("collection", "install", "--offline", "-p", str(path), str(done.tarball), str(done.dependency),
+                  env=env, cwd=root)
+    done.output = proc.stdout
     assert (done.collection / "MANIFEST.json").is_file()
     return done
 
@@ -99,7 +145,7 @@ def members(tarball: Path) -> dict[str, tarfile.TarInfo]:
         return {member.name: member for member in archive.getmembers()}
 
 
-def test_the_tarball_holds_the_templates_as_real_files_and_no_leftovers(installed):
+def test_the_tarball_holds_the_playbooks_and_templates_as_real_files_and_no_leftovers(installed):
     found = members(installed.tarball)
     for name in TEMPLATES:
         assert name in found, f"{name} is not in {installed.tarball.name}"
@@ -107,9 +153,11 @@ def test_the_tarball_holds_the_templates_as_real_files_and_no_leftovers(installe
         shipped = (installed.collection / name).read_bytes()
         assert not (installed.collection / name).is_symlink()
         assert shipped == (REPO / REPO_LINKS[name]).read_bytes(), f"{REPO_LINKS[name]} and the tarball's {name} differ"
+    for name in ("playbooks/sync.yml", "playbooks/bootstrap.yml", "meta/runtime.yml", "README.md",
+                 "changelogs/changelog.yaml", "CHANGELOG.rst", "plugins/module_utils/catalog/aws_managed_policies.json"):
+        assert name in found and found[name].isfile(), f"{name} is not in {installed.tarball.name}"
     assert not [n for n, m in found.items() if m.issym() or m.islnk()]
     assert not [n for n in found if "__pycache__" in n or n.endswith((".pyc", ".pyo")) or "_cache" in n.split("/")[0]]
-    assert "plugins/module_utils/catalog/aws_managed_policies.json" in found
     manifest = json.loads((installed.collection / "MANIFEST.json").read_text())["collection_info"]
     assert set(manifest["dependencies"]) == {"amazon.aws"}
 
@@ -129,37 +177,64 @@ def test_build_ignore_keeps_caches_and_test_leftovers_out(tmp_path, installed):
     assert "plugins/modules/sync.py" in found and "files/cicd/pipeline.yml" in found
 
 
-def test_the_declared_amazon_aws_range_is_met_by_the_bundled_one(tmp_path, installed):
-    """An offline install that resolves dependencies finds amazon.aws in the ansible package and installs nothing else."""
-    path = tmp_path / "with-deps"
-    env = dict(installed.env(aws_env(None)), ANSIBLE_COLLECTIONS_PATH=os.pathsep.join([str(path), str(SITE_PACKAGES)]))
-    proc = galaxy("collection", "install", "--offline", "-p", str(path), str(installed.tarball), env=env, cwd=tmp_path)
-    assert re.search(r"'amazon\.aws:10\.\d+\.\d+' is already installed", proc.stdout), proc.stdout
-    assert sorted(p.name for p in (path / "ansible_collections").iterdir()) == ["orgiam"]
+def test_the_dependency_is_resolved_from_the_amazon_aws_artifact(tmp_path, installed):
+    """The install put amazon.aws beside orgiam.aws, in the declared range; orgiam.aws alone does not resolve."""
+    declared = yaml.safe_load((SOURCE / "galaxy.yml").read_text())["dependencies"]["amazon.aws"]
+    low, high = re.fullmatch(r">=(\S+),<(\S+)", declared).groups()
+    version = json.loads((installed.path / "ansible_collections/amazon/aws/MANIFEST.json").read_text())["collection_info"]["version"]
+    as_tuple = lambda v: tuple(int(p) for p in v.split("."))  # noqa: E731 - plain release versions only
+    assert as_tuple(low) <= as_tuple(version) < as_tuple(high), (declared, version)
+    assert f"Installing 'amazon.aws:{version}'" in installed.output, installed.output
+    assert sorted(p.name for p in (installed.path / "ansible_collections").iterdir()) == ["amazon", "orgiam"]
+    alone = tmp_path / "alone"
+    env = dict(installed.env(aws_env(None)), ANSIBLE_COLLECTIONS_PATH=str(alone))
+    refused = galaxy("collection", "install", "--offline", "-p", str(alone), str(installed.tarball), env=env, cwd=tmp_path, ok=False)
+    assert "amazon.aws:>=10.0.0,<11.0.0 (dependency of orgiam.aws" in refused.stdout + refused.stderr
 
 
-def test_ansible_doc_reads_the_installed_plugins(installed):
-    env = installed.env(aws_env(None))
-    listing = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "list", "orgiam.aws"], env=env,
+def documented_plugins(collection: Path) -> set[tuple[str, str]]:
+    """(type, name) of every plugin of the collection that ansible-doc documents, from its files."""
+    found = set()
+    for folder in sorted(p for p in (collection / "plugins").iterdir() if p.is_dir() and p.name not in NOT_DOCUMENTED):
+        kind = "module" if folder.name == "modules" else folder.name
+        for plugin in folder.glob("*.py"):
+            if plugin.name != "__init__.py":
+                found.add((kind, f"orgiam.aws.{plugin.stem}"))
+    return found
+
+
+def test_ansible_doc_reads_every_installed_plugin(installed):
+    env = dict(installed.env(aws_env(None)), ANSIBLE_NOCOLOR="1")
+    listing = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "list", "--format", "json"], env=env,
                              capture_output=True, text=True, timeout=60)
-    assert listing.stdout.count("orgiam.aws") == 1 and str(installed.path) in listing.stdout, listing.stdout
-    for kind, name, path in (("module", "orgiam.aws.sync", "plugins/modules/sync.yml"),
-                             ("module", "orgiam.aws.bootstrap", "plugins/modules/bootstrap.yml"),
-                             ("inventory", "orgiam.aws.organization", "plugins/inventory/organization.py")):
-        proc = subprocess.run([str(BIN / "ansible-doc"), "-t", kind, name], env=dict(env, ANSIBLE_NOCOLOR="1"),
-                              capture_output=True, text=True, timeout=60)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        assert str(installed.collection / path) in proc.stdout, proc.stdout[:400]
-        assert "[WARNING]" not in proc.stderr and "[ERROR]" not in proc.stderr, proc.stderr
+    assert listing.returncode == 0, listing.stderr
+    # the only collections Ansible sees are the two installed ones (neither the repository's nor site-packages'),
+    # beside ansible-core's own internal one
+    seen = {path: found for path, found in json.loads(listing.stdout).items()
+            if not Path(path).is_relative_to(Path(ansible.__file__).parent)}
+    assert seen == {str(installed.path / "ansible_collections"): {
+        "amazon.aws": {"version": json.loads((installed.path / "ansible_collections/amazon/aws/MANIFEST.json").read_text())
+                       ["collection_info"]["version"]},
+        "orgiam.aws": {"version": yaml.safe_load((SOURCE / "galaxy.yml").read_text())["version"]},
+    }}, listing.stdout
+    plugins = documented_plugins(installed.collection)
+    assert {("module", "orgiam.aws.sync"), ("module", "orgiam.aws.bootstrap"), ("module", "orgiam.aws.org_accounts_info"),
+            ("inventory", "orgiam.aws.organization")} <= plugins
+    for kind in sorted({kind for kind, _ in plugins}):
+        listed = subprocess.run([str(BIN / "ansible-doc"), "-t", kind, "--list", "orgiam.aws", "--json"], env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert listed.returncode == 0, listed.stderr
+        assert set(json.loads(listed.stdout)) == {name for k, name in plugins if k == kind}
+    for kind, name in sorted(plugins):
+        proc = subprocess.run([str(BIN / "ansible-doc"), "-t", kind, name], env=env, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, f"ansible-doc -t {kind} {name}:\n{proc.stdout}{proc.stderr}"
+        assert str(installed.collection / "plugins") in proc.stdout, proc.stdout[:400]
+        assert "[WARNING]" not in proc.stderr and "[ERROR]" not in proc.stderr, f"ansible-doc -t {kind} {name}:\n{proc.stderr}"
 
 
-def host_name(account: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", account.lower()).strip("_")
-
-
-def loaded_from(run: Run) -> list[str]:
+def loaded_from(run: Run) -> set[Path]:
     """Where Ansible loaded orgiam.aws from (ansible prints it at -vvvv)."""
-    return re.findall(r"Loading collection orgiam\.aws from (\S+)", run.output)
+    return {Path(p) for p in re.findall(r"Loading collection orgiam\.aws from (\S+)", run.output)}
 
 
 def active_accounts(workspace) -> list[str]:
@@ -168,11 +243,17 @@ def active_accounts(workspace) -> list[str]:
     return [a["Name"] for page in pages for a in page["Accounts"] if a["Status"] == "ACTIVE"]
 
 
+def outside_the_repository(workspace, *args: str, env: dict[str, str]) -> Run:
+    """A command run from the workspace's folder, as a user of the installed collection runs it."""
+    proc = subprocess.run(list(args), cwd=workspace.root, env=env, capture_output=True, text=True, timeout=300)
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
 def test_the_inventory_graph_lists_the_demo_accounts(installed, workspace):
-    run = workspace.run(str(BIN / "ansible-inventory"), "-i", str(workspace.inventory), "--graph", "-vvvv",
-                        env=installed.env(aws_env(workspace.endpoint)))
+    run = outside_the_repository(workspace, str(BIN / "ansible-inventory"), "-i", str(workspace.inventory), "--graph", "-vvvv",
+                                 env=installed.env(aws_env(workspace.endpoint)))
     assert run.returncode == 0, run.output[-3000:]
-    assert loaded_from(run) and {Path(p) for p in loaded_from(run)} == {installed.collection}
+    assert loaded_from(run) == {installed.collection}
     graph = run.stdout
     active = active_accounts(workspace)
     assert len(active) >= 10 and set(active) < set(workspace.accounts)  # the demo's suspended account is left out
@@ -181,29 +262,43 @@ def test_the_inventory_graph_lists_the_demo_accounts(installed, workspace):
     assert "@ou_workloads_prod:" in graph
 
 
-def test_sync_check_runs_from_the_installed_collection(installed, workspace):
-    run = workspace.playbook("--check", "-vvvv", env=installed.env(aws_env(workspace.endpoint)))
+def host_name(account: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", account.lower()).strip("_")
+
+
+def test_the_collection_playbook_syncs_the_organization(installed, workspace):
+    """ansible-playbook orgiam.aws.sync -i INVENTORY, nothing else: the catalog comes from the inventory, the
+    reports go to ./out; IAM is read back through the IAM API of the accounts."""
+    ws = workspace
+    run = outside_the_repository(ws, str(BIN / "ansible-playbook"), "orgiam.aws.sync", "-i", str(ws.inventory), "-vvvv",
+                                 env=installed.env(aws_env(ws.endpoint)))
     assert run.returncode == 0, run.output[-4000:]
-    assert {Path(p) for p in loaded_from(run)} == {installed.collection}
-    report = workspace.report()
-    assert report["mode"] == "check" and report["ok"] and report["changes_planned"] > 0
-    assert report["accounts_seen"] == len(active_accounts(workspace))
-    assert (workspace.out / "plan.json").is_file()
+    assert loaded_from(run) == {installed.collection}
+    assert str(installed.collection / "playbooks" / "sync.yml") in run.output
+    report = ws.report()
+    assert report["mode"] == "apply" and report["ok"] and report["accounts_seen"] == len(active_accounts(ws))
+    for account in sync_checks.WORKLOADS:
+        assert sync_checks.role_names(ws, account) == ["ReadOnly"], account
+    for account in sync_checks.SANDBOX:
+        assert sync_checks.role_names(ws, account) == ["SandboxAdmin"], account
+    readonly = sorted(f"arn:aws:iam::{ws.accounts[a]}:role/orgiam/ReadOnly" for a in sync_checks.WORKLOADS)
+    assert sync_checks.granted_arns(ws, "orgiam-ReadOnly-Workloads") == readonly
 
 
-def test_bootstrap_check_finds_its_templates_inside_the_installed_collection(installed, workspace):
+def test_the_collection_playbook_bootstraps_in_check_mode_with_its_own_templates(installed, workspace):
+    """ansible-playbook orgiam.aws.bootstrap --check from a folder holding roles_catalog/: its defaults."""
+    (workspace.root / "roles_catalog").symlink_to(workspace.catalog, target_is_directory=True)
     env = dict(installed.env(aws_env(workspace.endpoint)), ANSIBLE_INVENTORY_ENABLED="ansible.builtin.host_list")
-    run = workspace.run(
-        str(BIN / "ansible-playbook"), "-i", "localhost,", str(REPO / "playbooks" / "bootstrap.yml"), "--check", "-vvvv",
-        "-e", f"orgiam_catalog_path={workspace.catalog}", "-e", f"orgiam_report_dir={workspace.out}", env=env,
-    )
+    run = outside_the_repository(workspace, str(BIN / "ansible-playbook"), "orgiam.aws.bootstrap", "-i", "localhost,",
+                                 "--check", "-vvvv", env=env)
     assert run.returncode == 0, run.output[-4000:]
-    assert {Path(p) for p in loaded_from(run)} == {installed.collection}
+    assert loaded_from(run) == {installed.collection}
     steps = json.loads((workspace.out / "bootstrap.json").read_text())["steps"]
     templates = {step["template"] for step in steps if step["template"]}
     assert templates, steps
     assert all(Path(t).is_relative_to(installed.collection / "files" / "cicd") for t in templates), templates
     assert {Path(t).name for t in templates} >= {"deployer-role.yml", "pipeline.yml"}
+    assert all(step["status"] in ("planned", "unchanged") for step in steps), steps
 
 
 MODULE_DEFAULTS = """
@@ -235,8 +330,8 @@ def test_module_defaults_reach_the_group_orgiam(installed, workspace, dead_endpo
     playbook = workspace.root / "defaults.yml"
     playbook.write_text(MODULE_DEFAULTS)
     env = dict(installed.env(aws_env(dead_endpoint)), ANSIBLE_INVENTORY_ENABLED="ansible.builtin.host_list")
-    run = workspace.run(
-        str(BIN / "ansible-playbook"), "-i", "localhost,", str(playbook), "-e", f"endpoint={workspace.endpoint}",
+    run = outside_the_repository(
+        workspace, str(BIN / "ansible-playbook"), "-i", "localhost,", str(playbook), "-e", f"endpoint={workspace.endpoint}",
         "-e", f"catalog={workspace.catalog}", "-e", f"out={workspace.out}", env=env,
     )
     assert run.returncode == 0, run.output[-4000:]
