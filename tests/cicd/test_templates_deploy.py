@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+
+import pytest
 from typing import Any
 
 from cfnlint.decode import cfn_yaml
@@ -104,22 +106,30 @@ def test_each_role_trusts_one_service_of_its_own_account(deployed: Deployed):
         f"arn:aws:codebuild:{PIPELINE_REGION}:{deployed.org.accounts[PIPELINE_ACCOUNT]}:project/orgiam-sync"
 
 
-def test_the_build_role_reaches_only_the_reader_and_the_organizations_deployers(deployed: Deployed):
+@pytest.mark.parametrize("role, member_role", [("orgiam-sync-build", "orgiam-deployer"),
+                                               ("orgiam-sync-plan", "orgiam-planner")])
+def test_each_build_role_reaches_only_the_reader_and_its_role_in_the_organizations_accounts(
+        deployed: Deployed, role: str, member_role: str):
     org = deployed.org
-    (document,) = deployed.connections_state["roles"]["orgiam-sync-build"]["inline"].values()
-    assume = [s for s in document["Statement"] if s["Action"] == "sts:AssumeRole"]
+    inline = deployed.connections_state["roles"][role]["inline"]
+    assert set(inline) == {"orgiam-pipeline-builds", role}
+    statements = [s for document in inline.values() for s in document["Statement"]]
+    assume = [s for s in statements if s["Action"] == "sts:AssumeRole"]
     assert sorted((s["Resource"], json.dumps(s.get("Condition"))) for s in assume) == sorted([
         (f"arn:aws:iam::{org.management_account_id}:role/orgiam/orgiam-organization-reader", "null"),
-        ("arn:aws:iam::*:role/orgiam/orgiam-deployer",
+        (f"arn:aws:iam::*:role/orgiam/{member_role}",
          json.dumps({"StringEquals": {"aws:ResourceOrgID": org.organization_id}})),
     ])
     state = deployed.connections_state
     bucket = state["pipeline"]["artifactStore"]["location"]
-    resources = {s["Sid"]: s["Resource"] for s in document["Statement"]}
-    assert resources["ReadSourceWritePlanAndReports"] == f"arn:aws:s3:::{bucket}/*"
+    resources = {s["Sid"]: s["Resource"] for s in statements}
+    # the release and the pipeline's artifacts are read; only the pipeline's artifacts are written
+    assert resources["ReadTheReleaseAndTheArtifacts"] == [f"arn:aws:s3:::{bucket}/releases/*",
+                                                          f"arn:aws:s3:::{bucket}/orgiam-sync/*"]
+    assert resources["WriteTheirOwnArtifacts"] == f"arn:aws:s3:::{bucket}/orgiam-sync/*"
     assert resources["UseArtifactKey"] == state["key"]["metadata"]["Arn"]
-    assert resources["WriteJUnitReports"] == \
-        f"arn:aws:codebuild:{PIPELINE_REGION}:{org.accounts[PIPELINE_ACCOUNT]}:report-group/orgiam-sync-junit"
+    groups = f"arn:aws:codebuild:{PIPELINE_REGION}:{org.accounts[PIPELINE_ACCOUNT]}:report-group/"
+    assert resources["WriteJUnitReports"] == [groups + "orgiam-plan-junit", groups + "orgiam-sync-junit"]
 
 
 def test_the_key_rotates_and_its_policy_names_only_the_principals_that_need_it(deployed: Deployed):
@@ -136,6 +146,7 @@ def test_the_key_rotates_and_its_policy_names_only_the_principals_that_need_it(d
                 principals[principal] = set(statement["Action"])
     assert set(principals) == {
         f"arn:aws:iam::{account}:root", f"arn:aws:iam::{account}:role/orgiam/orgiam-sync-build",
+        f"arn:aws:iam::{account}:role/orgiam/orgiam-sync-plan",
         f"arn:aws:iam::{account}:role/orgiam/orgiam-pipeline", "events.amazonaws.com",
         f"logs.{PIPELINE_REGION}.amazonaws.com",
     }
@@ -160,9 +171,14 @@ def test_the_artifact_bucket_is_encrypted_private_tls_only_and_expires(deployed:
     assert lifecycle["Status"] == "Enabled" and lifecycle["Expiration"] == {"Days": 90}
     assert lifecycle["NoncurrentVersionExpiration"] == {"NoncurrentDays": 7}
     assert lifecycle["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
-    (statement,) = json.loads(bucket["policy"])["Statement"]
-    assert statement["Effect"] == "Deny" and statement["Action"] == "s3:*"
-    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    tls, releases = json.loads(bucket["policy"])["Statement"]
+    assert tls["Effect"] == "Deny" and tls["Action"] == "s3:*"
+    assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # the release the builds run is not the pipeline's to write
+    account = deployed.org.accounts[PIPELINE_ACCOUNT]
+    assert releases["Effect"] == "Deny" and releases["Resource"].endswith("/releases/*")
+    assert sorted(releases["Principal"]["AWS"]) == sorted(
+        f"arn:aws:iam::{account}:role/orgiam/{name}" for name in ("orgiam-sync-plan", "orgiam-sync-build", "orgiam-pipeline"))
 
 
 def test_the_build_log_group_keeps_logs_for_the_retention_and_is_encrypted(deployed: Deployed):
@@ -182,23 +198,31 @@ def test_the_topic_is_encrypted_with_an_optional_email_and_only_the_state_rule_p
     assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": state["rules"]["orgiam-pipeline-state"]["rule"]["Arn"]}}
 
 
-def test_the_build_project_runs_the_buildspec_one_build_at_a_time(deployed: Deployed):
-    (project,) = deployed.connections_state["projects"]
+def test_the_plan_and_apply_projects_run_the_templates_buildspec_one_build_at_a_time(deployed: Deployed):
+    plan, apply = deployed.connections_state["projects"]
     org = deployed.org
-    assert project["concurrentBuildLimit"] == 1
-    assert project["source"] == {"type": "CODEPIPELINE", "buildspec": "cicd/buildspec.yml"}
-    assert project["artifacts"] == {"type": "CODEPIPELINE"}
-    assert project["serviceRole"] == deployed.connections.outputs["BuildRoleArn"]
-    assert project["encryptionKey"] == deployed.connections_state["key"]["metadata"]["Arn"]
-    assert project["logsConfig"]["cloudWatchLogs"] == {"status": "ENABLED", "groupName": "/aws/codebuild/orgiam-sync"}
-    environment = {v["name"]: v["value"] for v in project["environment"]["environmentVariables"]}
-    assert environment == {
-        "MODE": "plan", "ORGIAM_INVENTORY": "inventories/production",
-        "ORGIAM_READER_ROLE_ARN": f"arn:aws:iam::{org.management_account_id}:role/orgiam/orgiam-organization-reader",
-        "ORGIAM_MEMBER_ROLE_NAME": "orgiam/orgiam-deployer", "ORGIAM_ORGANIZATION_ID": org.organization_id,
-        "ORGIAM_PIPELINE_NAME": "orgiam-sync", "ORGIAM_SCHEDULE_RULE": "orgiam-sync-schedule",
-    }
-    assert project["environment"]["privilegedMode"] is False
+    assert (plan["name"], apply["name"]) == ("orgiam-plan", "orgiam-sync")
+    assert plan["source"]["buildspec"] == apply["source"]["buildspec"]
+    assert plan["source"]["buildspec"].startswith("version: 0.2") and plan["source"]["type"] == "CODEPIPELINE"
+    for project, role, mode, member, preview in ((plan, "PlanRoleArn", "plan", "orgiam-planner", "template"),
+                                                 (apply, "BuildRoleArn", "apply", "orgiam-deployer", "change_set")):
+        assert project["concurrentBuildLimit"] == 1
+        assert project["artifacts"] == {"type": "CODEPIPELINE"}
+        assert project["serviceRole"] == deployed.connections.outputs[role]
+        assert project["encryptionKey"] == deployed.connections_state["key"]["metadata"]["Arn"]
+        assert project["logsConfig"]["cloudWatchLogs"] == {"status": "ENABLED", "groupName": "/aws/codebuild/orgiam-sync"}
+        environment = {v["name"]: v["value"] for v in project["environment"]["environmentVariables"]}
+        assert environment == {
+            "MODE": mode, "ORGIAM_RELEASE_BUCKET": deployed.connections.outputs["ArtifactBucketName"],
+            "ORGIAM_RELEASE_KEY": deployed.connections.parameters["ReleaseKey"],
+            "ORGIAM_RELEASE_SHA256": deployed.connections.parameters["ReleaseSha256"],
+            "ORGIAM_CATALOG": "roles_catalog",
+            "ORGIAM_READER_ROLE_ARN": f"arn:aws:iam::{org.management_account_id}:role/orgiam/orgiam-organization-reader",
+            "ORGIAM_MEMBER_ROLE_NAME": f"orgiam/{member}", "ORGIAM_PREVIEW": preview,
+            "ORGIAM_ORGANIZATION_ID": org.organization_id,
+            "ORGIAM_PIPELINE_NAME": "orgiam-sync", "ORGIAM_SCHEDULE_RULE": "orgiam-sync-schedule",
+        }
+        assert project["environment"]["privilegedMode"] is False
 
 
 def test_the_pipeline_plans_waits_for_approval_and_applies(deployed: Deployed):
@@ -218,11 +242,10 @@ def test_the_pipeline_plans_waits_for_approval_and_applies(deployed: Deployed):
     assert "#{Plan.ORGIAM_PLAN_SUMMARY}" in approval["configuration"]["CustomData"]
     assert approval["configuration"]["ExternalEntityLink"] == "#{Plan.ORGIAM_PLAN_URL}"
     assert approval["timeoutInMinutes"] == 4320
-    for stage, mode, inputs in (("Plan", "plan", ["Source"]), ("Apply", "apply", ["Source", "Plan"])):
+    for stage, project, inputs in (("Plan", "orgiam-plan", ["Source"]), ("Apply", "orgiam-sync", ["Source", "Plan"])):
         (action,) = stages[stage]
-        assert action["configuration"]["ProjectName"] == "orgiam-sync"
-        assert json.loads(action["configuration"]["EnvironmentVariables"])[0] == \
-            {"name": "MODE", "value": mode, "type": "PLAINTEXT"}
+        assert action["configuration"]["ProjectName"] == project
+        assert "MODE" not in action["configuration"]["EnvironmentVariables"]  # the project's, not the action's
         # Apply gets the approved plan: the Plan action's artifact, beside the source
         assert [a["name"] for a in action["inputArtifacts"]] == inputs
     (apply,) = stages["Apply"]
