@@ -1,124 +1,89 @@
 #!/usr/bin/env bash
-# make pipeline-demo: orgiam's pipeline (cicd/) in the emulator, start to finish.
-#   1. starts its own emulator (any free port; the pipeline's CloudFormation types come from
-#      emulator/cfn_cicd.py) and seeds the demo organization;
-#   2. deploys cicd/pipeline.yml in the Deployments account (eu-west-1) and cicd/management-events.yml
-#      in the management account (us-east-1), as playbooks/bootstrap.yml would, and lists each stack's
-#      resources (ListStackResources) and outputs;
-#   3. runs cicd/buildspec.yml once with MODE=plan, phase by phase, as CodeBuild would
-#      (tests/cicd/buildspec_runner.py), and prints the approval message the pipeline would send.
-# The build's reports are kept in .orgiam/pipeline-demo/. Nothing outside the emulator is touched.
+# make pipeline-demo: orgiam's pipeline in the emulator, from the bootstrap to an applied first run.
+#   1. starts its own emulator (any free port) and seeds the demo organization;
+#   2. runs playbooks/bootstrap.yml from the management account, as the tutorial does: the deployer and
+#      planner roles everywhere, the organization reader, the pipeline in the Deployments account, the
+#      orgiam release in its artifact bucket, the events forwarding;
+#   3. runs the pipeline once on roles_catalog/, stage by stage, as CodePipeline would
+#      (tests/cicd/pipeline_runner.py): the plan as orgiam-sync-plan (read only), the approval (answered
+#      yes here, after printing the message a person would read), the apply as orgiam-sync-build.
+# The run's artifacts are kept in .orgiam/pipeline-demo/. Nothing outside the emulator is touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE AWS_ENDPOINT_URL
 mkdir -p .orgiam
 exec python - "$@" <<'PYTHON'
-import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import warnings
 from pathlib import Path
 
-import emulator.cfn_cicd  # noqa: F401  (also loaded by the emulator itself once install_extensions has it)
-from emulator.aws import boto3_session
-from emulator.organization import ACCESS_ROLE_NAME, load_demo_spec, seed_organization
+from emulator import stacksets
 from emulator.server import EmulatorServer
-from tests.cicd.buildspec_runner import run_buildspec
+from tests.cicd.conftest import seed_demo
+from tests.cicd.pipeline_runner import run_pipeline
+from tests.emulated import aws_env
 
 REPO = Path.cwd()
-PIPELINE_REGION = "eu-west-1"
+BIN = Path(sys.executable).parent
 warnings.simplefilter("ignore")
 
 
-def session(endpoint, management_id, account_id, region):
-    management = boto3_session("testing", "testing", region_name=region)
-    if account_id == management_id:
-        return management
-    credentials = management.client("sts", endpoint_url=endpoint).assume_role(
-        RoleArn=f"arn:aws:iam::{account_id}:role/{ACCESS_ROLE_NAME}", RoleSessionName="orgiam-bootstrap")["Credentials"]
-    return boto3_session(credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"],
-                         region_name=region)
-
-
-def deploy_and_show(endpoint, aws, stack_name, template, parameters, where):
-    cloudformation = aws.client("cloudformation", endpoint_url=endpoint)
-    cloudformation.create_stack(StackName=stack_name, TemplateBody=(REPO / template).read_text(),
-                                Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-                                Capabilities=["CAPABILITY_NAMED_IAM"])
-    stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
-    print(f"\n== {template} as stack {stack_name} in {where}: {stack['StackStatus']}")
-    print("   parameters: " + ", ".join(f"{k}={v}" for k, v in parameters.items()))
-    rows = [r for r in cloudformation.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
-            if r.get("LogicalResourceId")]  # moto lists a resource whose Condition is false as an empty entry
-    width = max(len(r["LogicalResourceId"]) for r in rows)
-    type_width = max(len(r["ResourceType"]) for r in rows)
-    print(f"   {'logical id'.ljust(width)}  {'type'.ljust(type_width)}  status           physical id")
-    for r in rows:
-        print(f"   {r['LogicalResourceId'].ljust(width)}  {r['ResourceType'].ljust(type_width)}  "
-              f"{r['ResourceStatus'].ljust(15)}  {r['PhysicalResourceId']}")
-    print("   outputs:")
-    for output in stack.get("Outputs", []):
-        print(f"     {output['OutputKey']} = {output['OutputValue']}")
-    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-
-
-with EmulatorServer(port=0) as server:
-    endpoint = server.endpoint_url
-    print(f"== emulator at {endpoint}: seeding the demo organization")
-    seeded = seed_organization(endpoint, load_demo_spec())
-    management_id = seeded["management_account_id"]
-    pipeline_id = seeded["accounts"]["Deployments"]
-    organization_id = boto3_session("testing", "testing").client(
-        "organizations", endpoint_url=endpoint).describe_organization()["Organization"]["Id"]
-
-    outputs = deploy_and_show(endpoint, session(endpoint, management_id, pipeline_id, PIPELINE_REGION),
-                              "orgiam-pipeline", "cicd/pipeline.yml", {
-        "SourceProvider": "CodeConnections", "RepositoryName": "acme/org-iam", "BranchName": "main",
-        "ConnectionArn": f"arn:aws:codeconnections:{PIPELINE_REGION}:{pipeline_id}:connection/7d2f1c3e-demo",
-        "ApprovalRequired": "true", "ScheduleExpression": "rate(1 day)", "NotificationEmail": "platform@example.com",
-        "ManagementAccountId": management_id, "OrganizationId": organization_id, "LogRetentionDays": "90",
-    }, f"Deployments ({pipeline_id}), {PIPELINE_REGION}")
-    deploy_and_show(endpoint, session(endpoint, management_id, management_id, "us-east-1"),
-                    "orgiam-management-events", "cicd/management-events.yml",
-                    {"PipelineAccountId": pipeline_id, "PipelineRegion": PIPELINE_REGION},
-                    f"the management account ({management_id}), us-east-1")
-
-    pipeline = session(endpoint, management_id, pipeline_id, PIPELINE_REGION).client(
-        "codepipeline", endpoint_url=endpoint).get_pipeline(name=outputs["PipelineName"])["pipeline"]
-    print(f"\n== pipeline {pipeline['name']} ({pipeline['pipelineType']}, {pipeline['executionMode']}): "
-          + " -> ".join(stage["name"] for stage in pipeline["stages"]))
-
-    print("\n== one plan build: cicd/buildspec.yml with MODE=plan, phase by phase, as CodeBuild runs it")
-    with tempfile.TemporaryDirectory(prefix="orgiam-codebuild-") as scratch:
-        src = Path(scratch) / "src"
-        shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(
-            ".git", ".venv", "out", ".orgiam", ".ansible", "__pycache__", ".pytest_cache", "tests", "benchmarks", "docs"))
-        environment = {
-            "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", scratch), "LANG": "C.UTF-8",
-            "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
-            "CODEBUILD_BUILD_URL": f"https://{PIPELINE_REGION}.console.aws.amazon.com/codesuite/codebuild/{pipeline_id}/projects/orgiam-sync/build/demo",
-            "CODEBUILD_RESOLVED_SOURCE_VERSION": "0123456789abcdef0123456789abcdef01234567",
-            "MODE": "plan", "ORGIAM_INVENTORY": "inventories/demo", "ORGIAM_SKIP_INSTALL": "1",
-        }
-        result = run_buildspec(REPO / "cicd" / "buildspec.yml", src, environment)
-        for command in result.commands:
-            print(f"   [{command.phase}] {command.command.strip().splitlines()[0][:90]}  (exit {command.returncode})")
-        print("   phases: " + ", ".join(f"{phase} {status}" for phase, status in result.phases.items()))
+def main() -> int:
+    server = EmulatorServer(port=0)
+    server.start()
+    stacksets.install()
+    try:
+        org = seed_demo(server.endpoint_url)
+        print(f"== emulator at {server.endpoint_url}: demo organization {org.organization_id}, "
+              f"{len(org.accounts)} accounts")
         kept = REPO / ".orgiam" / "pipeline-demo"
         shutil.rmtree(kept, ignore_errors=True)
-        if (src / "out").is_dir():
-            shutil.copytree(src / "out", kept)
-        if not result.succeeded:
-            print(result.log[-4000:], file=sys.stderr)
-            sys.exit(1)
-        summary = (kept / "summary.txt").read_text()
-    print("\n" + summary.rstrip())
-    print("\n== the approval request the topic would get (CustomData and ExternalEntityLink)")
-    print(f"   orgiam plan of commit 0123456789abcdef0123456789abcdef01234567: {result.exported['ORGIAM_PLAN_SUMMARY']}")
-    print(f"   {result.exported['ORGIAM_PLAN_URL']}")
-    print(f"\nreports and plan: {kept.relative_to(REPO)}/ ({', '.join(sorted(p.name for p in kept.iterdir()))})")
+        kept.mkdir(parents=True)
+        repository = kept / "catalog-repository"
+        shutil.copytree(REPO / "roles_catalog", repository / "roles_catalog")
+
+        print("\n== bootstrap (playbooks/bootstrap.yml, as the management account)")
+        env = dict(aws_env(org.endpoint), ANSIBLE_INVENTORY_ENABLED="orgiam.aws.organization,ansible.builtin.host_list")
+        proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", "localhost,", "playbooks/bootstrap.yml",
+                               "-e", f"orgiam_catalog_path={repository / 'roles_catalog'}",
+                               "-e", f"orgiam_report_dir={kept / 'bootstrap'}"],
+                              env=env, capture_output=True, text=True, timeout=600)
+        steps = [line for line in proc.stdout.splitlines() if line.strip().startswith("[")]
+        print("\n".join(steps) or proc.stdout[-3000:])
+        if proc.returncode != 0:
+            print(proc.stdout[-4000:] + proc.stderr[-2000:], file=sys.stderr)
+            return 1
+
+        def approve(stage: str, action: str, configuration: dict[str, str]) -> bool:
+            print(f"\n== {stage}: the approval request a person reads\n   {configuration.get('CustomData')}")
+            print("   (approved)")
+            return True
+
+        print("\n== the pipeline's first run on the catalog repository")
+        with tempfile.TemporaryDirectory(prefix="orgiam-pipeline-") as scratch:
+            run = run_pipeline(org, "orgiam-sync", repository, account="Deployments", region="us-east-1",
+                               approve=approve, trigger="commit", workspace=kept / "run",
+                               environment={"PATH": f"{BIN}:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+                                            "ORGIAM_SKIP_INSTALL": "1", "ORGIAM_HOME": f"{scratch}/release",
+                                            "AWS_EC2_METADATA_DISABLED": "true"})
+        for stage in run.stages.values():
+            roles = [a.session_arn.split("/")[1] for a in stage.actions.values() if a.session_arn]
+            print(f"   {stage.name}: {stage.status}" + (f" (as {', '.join(roles)})" if roles else ""))
+        if run.status != "Succeeded":
+            print(run.describe(), file=sys.stderr)
+            return 1
+        for name in ("Plan", "Apply"):
+            print(f"\n== {name}: {run.action(name).variables.get('ORGIAM_PLAN_SUMMARY', '')}")
+        print(f"\nartifacts: {kept.relative_to(REPO)}/run/ (Plan/plan.json, Applied/report.json, ...)")
+        return 0
+    finally:
+        server.stop()
+
+
+sys.exit(main())
 PYTHON
