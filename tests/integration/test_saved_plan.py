@@ -161,3 +161,26 @@ def test_a_plan_applied_in_two_parts_equals_the_whole(workspace):
     assert central_stack_hash(ws) == saved["central"]["desired"]["hash"]
     check = ws.playbook("--check")
     assert check.returncode == 0 and "changes: 0" in check.output, check.output
+
+
+def test_a_template_changed_in_the_saved_plan_is_not_deployed(workspace):
+    """plan.json says which template to deploy; one edited after the plan (a wider trust policy, say)
+    is not what this code renders from the catalog: that account is refused, the others are applied."""
+    ws = workspace
+    saved = plan(ws)
+    tampered = json.loads(json.dumps(saved))
+    tampered.pop("_path")
+    prod = next(t for t in tampered["tasks"] if t["account_name"] == "Payments Prod")
+    template = prod["desired"]["template"]
+    role = next(r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role")
+    role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] = {"AWS": "*"}
+    path = ws.root / "tampered.json"
+    path.write_text(json.dumps(tampered))
+    run = ws.playbook("-e", f"orgiam_plan={path}")
+    assert run.returncode == 2, run.output
+    assert "is not the one this orgiam renders from the catalog" in run.output
+    assert role_names(ws, "Payments Prod") == []
+    others = [a for a in WORKLOADS if a != "Payments Prod"]
+    assert all(role_names(ws, a) == ["ReadOnly"] for a in others), others
+    failed = {f["account_name"]: f for f in ws.report()["failed_accounts"]}
+    assert set(failed) == {"Payments Prod"}

@@ -280,6 +280,10 @@ def _run(
         planned: dict[str, PlannedTask] = {}
     else:
         tasks, untouched, planned = saved.member_work({a.id for a in accounts}, part)
+    # a saved plan deploys its own templates: each must be what this code renders from this catalog, so
+    # that a plan.json changed after it was made (or made by other code) cannot deploy anything else
+    rendered = {} if saved is None else {
+        t.key: t.desired.hash for t in member_tasks(catalog, resolution, accounts, region, partition)[0]}
     grants: dict[str, dict[str, str] | None] = {}
     guard = threading.Lock()
 
@@ -299,6 +303,11 @@ def _run(
                             action=plan.action, reason=f"{plan.reason} (as planned)", observed=dict(plan.observed),
                             retained=list(plan.retained))
             return earn(result, saved.granted(task.key))
+        if plan is not None and task.desired.hash != rendered.get(task.key):
+            return earn(Result(task, action=plan.action).fail(
+                f"the plan's template for {task.name} (hash {task.desired.hash}) is not the one this orgiam renders from "
+                f"the catalog (hash {rendered.get(task.key)}): the plan was changed after it was made, or made by "
+                "another version of orgiam; not applied. Plan again.", "PlanNotFromCatalog"), None)
         result = engine.run(task, plan)
         return earn(result, granted_by(result, options.check))
 
