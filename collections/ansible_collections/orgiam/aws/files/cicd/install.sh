@@ -16,4 +16,5 @@ else
   if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
 fi
 python --version
-ansible-playbook --version | head -n 1
+# the first line only, read whole (head would close the pipe early, and pipefail fail the install)
+version="$(ansible-playbook --version)" && echo "${version%%$'\n'*}"
