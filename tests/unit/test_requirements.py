@@ -203,3 +203,12 @@ def test_the_legacy_requirements_txt_while_it_lasts_pins_what_the_locks_pin():
     locked = {pkg: version for lock in LOCKS.values() for pkg, (version, _) in lock.items()}
     pins = direct_requirements(legacy)
     assert {pkg: locked.get(pkg) for pkg in pins} == pins
+
+
+def test_the_runtime_lock_the_release_carries_is_requirements_runtime_txt():
+    """The pipeline's release (render/release.py) installs the collection's copy of the runtime lock."""
+    shipped = REPO / "collections" / "ansible_collections" / "orgiam" / "aws" / "files" / "requirements-runtime.txt"
+    if not shipped.exists():
+        pytest.skip("the collection ships no runtime lock")
+    assert shipped.read_text() == (REQUIREMENTS / "runtime.txt").read_text(), \
+        "the release would install other packages than requirements/runtime.txt: copy it again after make lock"
