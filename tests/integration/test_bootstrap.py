@@ -128,13 +128,14 @@ def assert_least_privilege(iam, role: str) -> list[str]:
     return allowed
 
 
-def assert_trusts_only_the_build_role(iam, role: str, pipeline_account: str) -> None:
+def assert_trusts_only_the_build_role(iam, role: str, pipeline_account: str, builds: tuple[str, ...] = ("build",)) -> None:
+    """The role trusts the pipeline account's build roles named (build: the apply's, plan: the plan's), by exact ARN."""
     trust = document(iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"])
     (statement,) = statements(trust)
-    build_role = f"arn:aws:iam::{pipeline_account}:role/orgiam/orgiam-sync-build"
+    trusted = [f"arn:aws:iam::{pipeline_account}:role/orgiam/orgiam-sync-{build}" for build in builds]
     assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
     assert statement["Principal"] == {"AWS": f"arn:aws:iam::{pipeline_account}:root"}
-    assert statement["Condition"] == {"ArnEquals": {"aws:PrincipalArn": build_role}}
+    assert statement["Condition"] == {"ArnEquals": {"aws:PrincipalArn": trusted[0] if len(trusted) == 1 else trusted}}
 
 
 def has_role(iam, role: str) -> bool:
@@ -160,12 +161,16 @@ def test_bootstrap_deploys_the_deployer_everywhere_and_a_second_run_changes_noth
         assert "cloudformation:CreateStack" in actions and "iam:CreateRole" in actions
         central_only = {"iam:CreateUser", "iam:CreateGroup", "secretsmanager:CreateSecret", "iam:CreateSAMLProvider"}
         assert central_only <= set(actions) if account == "Security" else not central_only & set(actions), account
+        # next to it, the plan's planner: trusted by the plan role alone, and it only reads
+        assert_trusts_only_the_build_role(iam, "orgiam-planner", pipeline_account, ("plan",))
+        reads = assert_least_privilege(iam, "orgiam-planner")
+        assert reads and all(a.split(":")[1].startswith(("Get", "List", "Describe")) for a in reads), account
     # never the management account (not targeted by the catalog), never a suspended account
     assert not has_role(iam_of(ws), DEPLOYER)
     assert not has_role(iam_of(ws, "Security"), READER)
 
     management = iam_of(ws)
-    assert_trusts_only_the_build_role(management, READER, pipeline_account)
+    assert_trusts_only_the_build_role(management, READER, pipeline_account, ("build", "plan"))
     reader_actions = assert_least_privilege(management, READER)
     assert reader_actions and all(a.startswith(("organizations:List", "organizations:Describe")) for a in reader_actions)
 
