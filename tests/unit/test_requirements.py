@@ -195,16 +195,6 @@ def test_a_cached_wheel_is_used_only_when_its_sha256_is_the_locked_one(tmp_path)
     assert installer.cached_wheel(matching, tmp_path) == wheel
 
 
-def test_the_legacy_requirements_txt_while_it_lasts_pins_what_the_locks_pin():
-    """cicd/buildspec.yml still installs requirements.txt; it goes when the buildspec moves to the locks."""
-    legacy = REPO / "requirements.txt"
-    if not legacy.exists():
-        pytest.skip("requirements.txt is gone")
-    locked = {pkg: version for lock in LOCKS.values() for pkg, (version, _) in lock.items()}
-    pins = direct_requirements(legacy)
-    assert {pkg: locked.get(pkg) for pkg in pins} == pins
-
-
 def test_the_runtime_lock_the_release_carries_is_requirements_runtime_txt():
     """The pipeline's release (render/release.py) installs the collection's copy of the runtime lock."""
     shipped = REPO / "collections" / "ansible_collections" / "orgiam" / "aws" / "files" / "requirements-runtime.txt"
