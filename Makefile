@@ -48,7 +48,7 @@ lock:
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
-## make pipeline-demo: deploy cicd/ into the emulator, list the stacks' resources, run one plan build
+## make pipeline-demo: bootstrap the emulated organization, then run the pipeline once (plan, approval, apply)
 pipeline-demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/pipeline_demo.sh
 

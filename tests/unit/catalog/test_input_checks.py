@@ -84,7 +84,7 @@ def test_waivers_let_a_role_allow_not_action_and_actions_newer_than_the_checker(
 def test_a_missing_policy_checker_is_a_problem_not_a_pass(tmp_path, monkeypatch):
     monkeypatch.setattr(loader, "_parliament", lambda: None)
     found = problems(write(tmp_path, with_policy({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})))
-    assert "the parliament package is missing" in found and "pip install -r requirements.txt" in found
+    assert "the parliament package is missing" in found and "pip install --require-hashes -r requirements/runtime.txt" in found
 
 
 def test_a_checker_failure_is_reported_with_the_file(tmp_path, monkeypatch):

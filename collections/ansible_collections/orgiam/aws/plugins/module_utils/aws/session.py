@@ -127,7 +127,7 @@ class AwsClients:
     def __init__(self, settings: AwsSettings, call_log: CallLog | None = None, max_pool: int = 10,
                  sleep: Any = time.sleep) -> None:
         if not HAS_BOTO3:
-            raise AwsAccessError("orgiam needs boto3 and botocore: pip install -r requirements.txt")
+            raise AwsAccessError("orgiam needs boto3 and botocore: pip install --require-hashes -r requirements/runtime.txt")
         self.settings = settings
         self.call_log = call_log or CallLog()
         self._sleep = sleep

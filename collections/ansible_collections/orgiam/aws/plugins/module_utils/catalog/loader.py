@@ -612,7 +612,7 @@ def _iam_data_problems(doc: SourceDoc, path: tuple[Any, ...], statement: dict[st
     if checker is None:
         cause = f" ({_PARLIAMENT_MISSING})" if _PARLIAMENT_MISSING else ""
         return [SourceError(doc.file, f"cannot check the policy: the parliament package is missing{cause}; "
-                            "pip install -r requirements.txt", doc.line_of(path), spot)]
+                            "pip install --require-hashes -r requirements/runtime.txt", doc.line_of(path), spot)]
     problems: list[SourceError] = []
     element = "Action" if "Action" in statement else "NotAction"
     for index, action in enumerate(_as_list(statement[element])):
@@ -961,7 +961,7 @@ def _role_from(doc: SourceDoc, base: tuple[Any, ...], data: dict[str, Any], defa
 def load_catalog(directory: str) -> Catalog:
     """Read and check the whole catalog. Raises CatalogError listing every problem found."""
     if not HAS_JSONSCHEMA:
-        raise CatalogError([SourceError(directory, "the jsonschema package is missing: pip install -r requirements.txt")])
+        raise CatalogError([SourceError(directory, "the jsonschema package is missing: pip install --require-hashes -r requirements/runtime.txt")])
     if not os.path.isdir(directory):
         raise CatalogError([SourceError(directory, "the catalog directory does not exist; check the 'catalog' setting")])
     problems: list[SourceError] = []
