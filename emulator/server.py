@@ -27,7 +27,7 @@ def install_extensions() -> None:
     with _install_lock:
         if _installed:
             return
-        from emulator import cfn_cicd, cfn_iam, cfn_secrets, cfn_stacks, iam_backend, s3_policy, stacksets
+        from emulator import cfn_cicd, cfn_iam, cfn_secrets, cfn_stacks, delegated_admin, iam_backend, s3_policy, stacksets
 
         extensions = [
             iam_backend,  # AWS managed policies built on first use
@@ -35,6 +35,7 @@ def install_extensions() -> None:
             cfn_secrets,  # AWS::SecretsManager::Secret
             cfn_stacks,  # stack states, rollbacks, termination protection, template limits, dynamic references
             stacksets,  # service-managed StackSets: nested OUs, updates reach instances, auto-deployment, trusted access
+            delegated_admin,  # who may read the organization (delegated administrators, its resource policy); StackSets' CallAs
             s3_policy,  # bucket policies: conditions evaluated, a Deny over HTTP no longer refuses everything
             cfn_cicd,  # the pipeline's CloudFormation types (cicd/): KMS key, bucket settings, CodeBuild, CodePipeline, event bus
         ]

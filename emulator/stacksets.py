@@ -21,7 +21,8 @@ moto 5.2.5 keeps service-managed StackSets as records, and deploys them unlike A
 - trusted access: ``ActivateOrganizationsAccess`` / ``DeactivateOrganizationsAccess`` /
   ``DescribeOrganizationsAccess`` exist, backed by Organizations' service access for
   ``member.org.stacksets.cloudformation.amazonaws.com``; creating a service-managed stack set or its
-  instances without it fails as in AWS, and so does creating one outside the management account;
+  instances without it fails as in AWS, and so does creating one from another account as itself
+  (``CallAs`` ``DELEGATED_ADMIN``, for a registered delegated administrator, is ``emulator/delegated_admin.py``);
 - a stack update through moto's own path (``ResourceMap.update``, which stack instances take) updates a
   resource whose parameter it names only as ``${Param}`` in ``Fn::Sub``, and creates or deletes a
   resource whose ``Condition`` the new parameters turn on or off. Stacks without Parameters and
@@ -50,6 +51,10 @@ from moto.organizations import models as org_models
 
 SERVICE_MANAGED = "SERVICE_MANAGED"
 TRUSTED_ACCESS_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
+# AWS's answer to a service-managed stack set operation from an account that is neither the management account
+# nor a delegated administrator calling with CallAs DELEGATED_ADMIN (emulator/delegated_admin.py)
+SERVICE_MANAGED_REFUSED = ("You must be the management account or delegated admin account of an organization before "
+                           "operating a SERVICE_MANAGED stack set")
 
 _lock = threading.Lock()
 _installed = False
@@ -100,11 +105,8 @@ def _trusted_access_enabled(backend: org_models.OrganizationsBackend | None) -> 
 def _require_service_managed_allowed(account_id: str, region: str) -> org_models.OrganizationsBackend:
     backend = _org_backend(account_id, _partition(region))
     if backend is None:
-        if account_id in org_models.organizations_backends.master_accounts:
-            raise ValidationError(message=(
-                "Service-managed stack sets can only be created by the organization's management account "
-                "(or a delegated administrator with CallAs DELEGATED_ADMIN)"))
-        raise ValidationError(message="Account is not a member of an organization: AWS Organizations is not in use")
+        # a member account calling as itself (CallAs SELF), a delegated administrator included; or no organization
+        raise ValidationError(message=SERVICE_MANAGED_REFUSED)
     if not _trusted_access_enabled(backend):
         raise ValidationError(message=(
             "You must enable organizations access to operate a service managed stack set "
