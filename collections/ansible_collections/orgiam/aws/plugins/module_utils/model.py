@@ -95,6 +95,8 @@ class Kind(str, enum.Enum):
     STACKSET = "stackset"  # a service-managed stack set (bootstrap's deployer role)
     TRUSTED_ACCESS = "trusted-access"  # StackSets' trusted access with Organizations
     RELEASE = "release"  # the orgiam release the pipeline runs, in its artifact bucket
+    DELEGATED_ADMIN = "delegated-admin"  # an account registered as delegated administrator for StackSets
+    ORGANIZATION_POLICY = "organization-policy"  # orgiam's statement in the Organizations resource-based delegation policy
 
     def __str__(self) -> str:
         return self.value
@@ -223,6 +225,9 @@ class Task:
     targets: tuple[str, ...] = ()  # stack set: the OU ids (the root) it must reach
     reason_if_absent: str = ""  # why the stack is not wanted, when desired is NOTHING
     partition: str = "aws"
+    # stack set: CloudFormation's CallAs for every call that addresses it; "" is AWS's default (SELF), and
+    # "DELEGATED_ADMIN" when the task's account is the organization's delegated administrator for StackSets
+    call_as: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Where the task is and what it is, as report.json and plan.json both have it."""

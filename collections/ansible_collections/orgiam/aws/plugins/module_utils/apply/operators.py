@@ -409,11 +409,12 @@ def not_verified(state: Any) -> tuple[tuple[str, str], ...]:
     return tuple(getattr(state, "unverified", ()))
 
 
-def current_instances(cfn: Any, name: str, region: str) -> list[tuple[str, str]]:
+def current_instances(cfn: Any, name: str, region: str, call_as: str = set_ops.SELF) -> list[tuple[str, str]]:
     """(account, region) of every CURRENT stack instance, one per account (IAM is global), by account."""
     found: dict[str, str] = {}
     try:
-        for page in cfn.get_paginator("list_stack_instances").paginate(StackSetName=name, PaginationConfig={"PageSize": 100}):
+        for page in cfn.get_paginator("list_stack_instances").paginate(StackSetName=name, PaginationConfig={"PageSize": 100},
+                                                                       **set_ops.as_caller(call_as)):
             for instance in page.get("Summaries", []):
                 if str(instance.get("Status", "")) == "CURRENT":
                     found.setdefault(str(instance["Account"]), str(instance.get("Region") or region))
@@ -430,10 +431,13 @@ class StackSetOperator(Operator):
     template is evaluated for that account with the stack set's parameters, and what the deployer role
     there holds is compared with it. The deployer role may not change itself (it denies itself ``iam:*``
     on orgiam's own roles), so only the bootstrap, from the management account, can put it back. Accounts
-    are read and repaired ``Context.account_concurrency`` at a time; one account's failure stays with it."""
+    are read and repaired ``Context.account_concurrency`` at a time; one account's failure stays with it.
+
+    The stack set is addressed from the task's account with the task's ``call_as``: the management account
+    (SELF), or the organization's delegated administrator for StackSets (DELEGATED_ADMIN)."""
 
     def observe(self, ctx: Context, cfn: Any, task: Task) -> Any:
-        state = set_ops.describe_stack_set(cfn, task.name)
+        state = set_ops.describe_stack_set(cfn, task.name, task.call_as)
         if ctx.verify != "live" or state is None or state.status != "ACTIVE" or not state.as_stack_state().managed_by_orgiam \
                 or state.permission_model not in ("", set_ops.SERVICE_MANAGED):
             return state
@@ -447,7 +451,7 @@ class StackSetOperator(Operator):
             raise AwsAccessError(f"the template of stack set {task.name} cannot be read: {exc}", "TemplateNotEvaluated") from None
         if not isinstance(template, dict):
             raise AwsAccessError(f"the template of stack set {task.name} is not a CloudFormation template", "TemplateNotEvaluated")
-        instances = current_instances(cfn, task.name, task.region)
+        instances = current_instances(cfn, task.name, task.region, task.call_as)
         reachable = [(account, region) for account, region in instances if account not in ctx.inactive_accounts]
         log = ctx.clients.call_log
         before = sum(log.total(account) for account, _ in reachable)
@@ -528,7 +532,7 @@ class StackSetOperator(Operator):
         if state is not None and decision.action == Action.NOOP and state.auto_deployment != wanted_auto:
             decision = Decision(Action.UPDATE, f"auto-deployment is {state.auto_deployment}; it must be {wanted_auto}")
         if state is not None and decision.action == Action.NOOP:
-            summary = set_ops.instance_summary(cfn, task.name)
+            summary = set_ops.instance_summary(cfn, task.name, task.call_as)
             if summary.failed:
                 decision = Decision(Action.UPDATE, f"{len(summary.failed)} stack instance(s) are not current; update them all again")
             else:
@@ -567,25 +571,28 @@ class StackSetOperator(Operator):
         auto = dict(desired.extra["auto_deployment"])
         description = f"orgiam: {task.title} (playbooks/bootstrap.yml)"
 
+        call_as = task.call_as
+
         def wait(operation_id: str) -> None:
             on_wait = ctx.on_wait
             set_ops.wait_operation(cfn, task.name, operation_id, ctx.stackset_timeout, ctx.clock,
-                                   on_wait=(lambda status, waited: on_wait(task, f"{status}, {int(waited)} s")) if on_wait else None)
+                                   on_wait=(lambda status, waited: on_wait(task, f"{status}, {int(waited)} s")) if on_wait else None,
+                                   call_as=call_as)
 
         def settle() -> None:
-            running = set_ops.running_operation(cfn, task.name)
+            running = set_ops.running_operation(cfn, task.name, call_as)
             if running:
                 wait(running)
 
         if result.action == Action.CREATE:
-            set_ops.create_stack_set(cfn, task.name, desired.body, desired.parameters, tags, auto, description)
+            set_ops.create_stack_set(cfn, task.name, desired.body, desired.parameters, tags, auto, description, call_as)
         elif result.action == Action.UPDATE:
             settle()
-            wait(set_ops.update_stack_set(cfn, task.name, desired.body, desired.parameters, tags, auto, description))
+            wait(set_ops.update_stack_set(cfn, task.name, desired.body, desired.parameters, tags, auto, description, call_as))
         if result.deploy_to:
             settle()
-            wait(set_ops.create_instances(cfn, task.name, list(result.deploy_to), list(desired.extra["regions"])))
-        summary = set_ops.instance_summary(cfn, task.name)
+            wait(set_ops.create_instances(cfn, task.name, list(result.deploy_to), list(desired.extra["regions"]), call_as))
+        summary = set_ops.instance_summary(cfn, task.name, call_as)
         result.details.append(f"{summary.current} of {summary.total} stack instance(s) current")
         failures: list[tuple[str, str]] = []
         if drifted:
@@ -600,7 +607,7 @@ class StackSetOperator(Operator):
                 f"stack set {task.name}: {len(summary.failed)} account(s) did not get the deployer role: "
                 + "; ".join(summary.lines(names, limit=5)), "StackInstancesFailed")
         self._raise_repair_failures(ctx, task, failures)
-        return set_ops.describe_stack_set(cfn, task.name)
+        return set_ops.describe_stack_set(cfn, task.name, call_as)
 
     def repair_instances(self, ctx: Context, task: Task, drifted: list[AccountDrift], result: Result,
                          again: bool = False) -> list[tuple[str, str]]:

@@ -3,8 +3,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One service-managed StackSet's CloudFormation operations, and StackSets' trusted access.
 
-The StackSet counterpart of ``stacks.py``: each function takes a CloudFormation client of the
-management account (StackSets with service-managed permissions live there) and does one thing.
+The StackSet counterpart of ``stacks.py``: each function takes a CloudFormation client and does one
+thing. StackSets with service-managed permissions live in the management account; the client is the
+management account's (``call_as`` SELF, AWS's default), or that of a member account registered as the
+organization's delegated administrator for StackSets, with ``call_as`` DELEGATED_ADMIN: every call that
+addresses the stack set then says so (``CallAs``), or AWS looks for it in the caller's own account.
 Operations are asynchronous in AWS; ``wait_operation`` polls ``DescribeStackSetOperation`` with a
 growing interval and a deadline. Errors become ``AwsAccessError`` with one line and the AWS code.
 """
@@ -20,6 +23,8 @@ from .errors import AwsAccessError, call, error_code, explain_aws_error
 from .waiters import DEFAULT_CLOCK, Backoff, Clock, poll
 
 SERVICE_MANAGED = "SERVICE_MANAGED"
+SELF = ""  # CallAs left out: AWS's default, SELF
+DELEGATED_ADMIN = "DELEGATED_ADMIN"
 DONE = {"SUCCEEDED", "FAILED", "STOPPED"}
 RUNNING = {"RUNNING", "QUEUED", "STOPPING"}
 # every account at once, and one account's failure never stops the others: each account is its
@@ -63,9 +68,14 @@ class InstanceSummary:
         return shown
 
 
-def describe_stack_set(cfn: Any, name: str) -> StackSetState | None:
+def as_caller(call_as: str) -> dict[str, str]:
+    """The CallAs argument of a call: none for SELF (AWS's default, and what every client and fake knows)."""
+    return {"CallAs": call_as} if call_as and call_as != "SELF" else {}
+
+
+def describe_stack_set(cfn: Any, name: str, call_as: str = SELF) -> StackSetState | None:
     try:
-        data = cfn.describe_stack_set(StackSetName=name)["StackSet"]
+        data = cfn.describe_stack_set(StackSetName=name, **as_caller(call_as))["StackSet"]
     except Exception as exc:
         if error_code(exc) == "StackSetNotFoundException":
             return None
@@ -106,23 +116,24 @@ def _definition(
 
 def create_stack_set(
     cfn: Any, name: str, body: str, parameters: dict[str, str], tags: list[dict[str, str]], auto_deployment: dict[str, bool],
-    description: str,
+    description: str, call_as: str = SELF,
 ) -> None:
     definition = _definition(name, body, parameters, tags, auto_deployment, description)
-    call(f"create stack set {name}", cfn.create_stack_set, **definition, ManagedExecution={"Active": True})
+    call(f"create stack set {name}", cfn.create_stack_set, **definition, ManagedExecution={"Active": True}, **as_caller(call_as))
 
 
 def update_stack_set(
     cfn: Any, name: str, body: str, parameters: dict[str, str], tags: list[dict[str, str]], auto_deployment: dict[str, bool],
-    description: str,
+    description: str, call_as: str = SELF,
 ) -> str:
     """Template, parameters, tags and auto-deployment; every existing instance is updated. Returns the operation id."""
     definition = _definition(name, body, parameters, tags, auto_deployment, description)
-    response = call(f"update stack set {name}", cfn.update_stack_set, **definition, OperationPreferences=OPERATION_PREFERENCES)
+    response = call(f"update stack set {name}", cfn.update_stack_set, **definition, OperationPreferences=OPERATION_PREFERENCES,
+                    **as_caller(call_as))
     return str(response["OperationId"])
 
 
-def create_instances(cfn: Any, name: str, ou_ids: list[str], regions: list[str]) -> str:
+def create_instances(cfn: Any, name: str, ou_ids: list[str], regions: list[str], call_as: str = SELF) -> str:
     """Deploy to every account under ``ou_ids`` (the root: the whole organization). Returns the operation id."""
     response = call(
         f"deploy stack set {name} to {', '.join(ou_ids)}",
@@ -131,15 +142,16 @@ def create_instances(cfn: Any, name: str, ou_ids: list[str], regions: list[str])
         DeploymentTargets={"OrganizationalUnitIds": ou_ids},
         Regions=regions,
         OperationPreferences=OPERATION_PREFERENCES,
+        **as_caller(call_as),
     )
     return str(response["OperationId"])
 
 
-def running_operation(cfn: Any, name: str) -> str | None:
+def running_operation(cfn: Any, name: str, call_as: str = SELF) -> str | None:
     """The id of an operation still running on the stack set (AWS runs one at a time), else None."""
     paginator = cfn.get_paginator("list_stack_set_operations")
     try:
-        for page in paginator.paginate(StackSetName=name):
+        for page in paginator.paginate(StackSetName=name, **as_caller(call_as)):
             for operation in page.get("Summaries", []):
                 if operation.get("Status") in RUNNING:
                     return str(operation["OperationId"])
@@ -150,12 +162,12 @@ def running_operation(cfn: Any, name: str) -> str | None:
 
 def wait_operation(
     cfn: Any, name: str, operation_id: str, timeout: float, clock: Clock = DEFAULT_CLOCK,
-    on_wait: Callable[[str, float], None] | None = None,
+    on_wait: Callable[[str, float], None] | None = None, call_as: str = SELF,
 ) -> str:
     """Poll until the operation is done. Returns SUCCEEDED; raises on FAILED, STOPPED or the deadline."""
     def look() -> dict[str, Any]:
         return call(f"read operation {operation_id} of stack set {name}", cfn.describe_stack_set_operation,
-                    StackSetName=name, OperationId=operation_id)["StackSetOperation"]
+                    StackSetName=name, OperationId=operation_id, **as_caller(call_as))["StackSetOperation"]
 
     try:
         operation = poll(
@@ -173,13 +185,13 @@ def wait_operation(
     return status
 
 
-def instance_summary(cfn: Any, name: str) -> InstanceSummary:
+def instance_summary(cfn: Any, name: str, call_as: str = SELF) -> InstanceSummary:
     """Every stack instance's status (ListStackInstances, 100 a page)."""
     total = current = 0
     failed = []
     paginator = cfn.get_paginator("list_stack_instances")
     try:
-        for page in paginator.paginate(StackSetName=name, PaginationConfig={"PageSize": 100}):
+        for page in paginator.paginate(StackSetName=name, PaginationConfig={"PageSize": 100}, **as_caller(call_as)):
             for instance in page.get("Summaries", []):
                 total += 1
                 detailed = str((instance.get("StackInstanceStatus") or {}).get("DetailedStatus", ""))
