@@ -129,6 +129,8 @@ SETTINGS_SCHEMA: dict[str, Any] = {
                 "schedule": {"type": "string", "pattern": r"^(rate|cron)\(.+\)$"},
                 "notify_email": {"type": "string", "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"},
                 "region": {"type": "string", "pattern": r"^[a-z]{2}(-[a-z]+)+-\d$"},
+                "delegated_admin": {"type": "string", "minLength": 1,
+                                    "description": "id or name of the delegated administrator for StackSets (docs/delegated-admin.md)"},
             },
         },
         "notify_topic_arn": {"type": "string", "pattern": r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$"},

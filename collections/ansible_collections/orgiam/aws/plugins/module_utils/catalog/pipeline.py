@@ -4,7 +4,10 @@
 """settings.yml's ``pipeline`` section, and what bootstrap asks of the catalog, checked without AWS.
 
 Where orgiam's pipeline runs and where its source is; the repository and branch are checked as
-CodeCommit and CodeConnections check them, so a typo is refused before the first write.
+CodeCommit and CodeConnections check them, so a typo is refused before the first write. Optionally,
+``delegated_admin``: the member account (id or name) that bootstrap makes the organization's delegated
+administrator for StackSets and lets read the organization (docs/delegated-admin.md); it is checked
+against the organization by the bootstrap itself.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ DEFAULT_SCHEDULE = "rate(1 day)"
 CODECOMMIT_REPOSITORY = re.compile(r"^[\w.-]{1,100}$")
 CONNECTION_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
 CONNECTION_ARN = re.compile(r"^arn:(aws[a-z-]*):(codeconnections|codestar-connections):([a-z0-9-]+):(\d{12}):connection/[A-Za-z0-9-]+$")
+ACCOUNT_ID = re.compile(r"^\d{12}$")
 BAD_BRANCH = re.compile(r"(\.\.|[\x00-\x20~^:?*\[\\]|@\{|//|^/|/$|\.lock$|^\.|/\.|\.$|^@$)")
 
 
@@ -46,6 +50,7 @@ class PipelineSettings:
     schedule: str = DEFAULT_SCHEDULE
     notify_email: str = ""
     region: str = ""
+    delegated_admin: str = ""  # id or name of the delegated administrator for StackSets; "": none (the management account)
 
 
 def approval_parameter(value: Any) -> str:
@@ -76,7 +81,18 @@ def pipeline_settings(catalog: Catalog) -> PipelineSettings:
         schedule=str(data.get("schedule") or DEFAULT_SCHEDULE),
         notify_email=str(data.get("notify_email") or ""),
         region=str(data.get("region") or ""),
+        delegated_admin=str(data.get("delegated_admin") or "").strip(),
     )
+
+
+def delegated_admin_problems(pipeline: PipelineSettings, where: str) -> list[str]:
+    """``pipeline.delegated_admin`` as far as it can be checked without AWS."""
+    ref = pipeline.delegated_admin
+    if ref.isdigit() and not ACCOUNT_ID.match(ref):
+        return [f"{where}: field 'pipeline.delegated_admin': '{ref}' is not an account id (12 digits): quote an id in "
+                "settings.yml so that YAML keeps its leading zeros (delegated_admin: '012345678901'), or give the "
+                "account's name"]
+    return []
 
 
 def source_problems(pipeline: PipelineSettings, where: str) -> list[str]:

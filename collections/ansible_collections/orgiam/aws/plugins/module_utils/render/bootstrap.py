@@ -2,7 +2,8 @@
 # Copyright: orgiam developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Bootstrap's templates: CloudFormation files shipped with the collection, deployed as they are, with
-parameters filled by name and checked against each template's own AllowedValues and AllowedPattern.
+parameters filled by name and checked against each template's own AllowedValues and AllowedPattern; and
+orgiam's statement in the organization's resource-based delegation policy (``pipeline.delegated_admin``).
 
 Where the files are: ``templates_dir()`` (the collection's ``files/cicd``), unless a directory is given.
 """
@@ -32,6 +33,27 @@ DEPLOYER_TEMPLATE = os.path.join("bootstrap", "deployer-role.yml")
 READER_TEMPLATE = os.path.join("bootstrap", "organization-reader.yml")
 PIPELINE_TEMPLATE = "pipeline.yml"
 EVENTS_TEMPLATE = "management-events.yml"
+
+# the pipeline template's parameter for the role its builds assume to read the organization: the management
+# account's organization reader, or empty when the pipeline account is the delegated administrator and reads
+# the organization itself. Given only when the template declares it, and given empty, not left to a default.
+READER_ROLE_PARAMETER = "OrganizationReaderRoleArn"
+
+# orgiam's statement in the Organizations resource-based delegation policy, found again by its Sid; the
+# same reads as the organization reader role (bootstrap/organization-reader.yml), read only
+ORGANIZATION_READ_SID = "OrgiamDelegatedAdminReadsTheOrganization"
+ORGANIZATION_READ_ACTIONS = (
+    "organizations:DescribeAccount",
+    "organizations:DescribeOrganization",
+    "organizations:DescribeOrganizationalUnit",
+    "organizations:ListAccounts",
+    "organizations:ListAccountsForParent",
+    "organizations:ListChildren",
+    "organizations:ListOrganizationalUnitsForParent",
+    "organizations:ListParents",
+    "organizations:ListRoots",
+    "organizations:ListTagsForResource",
+)
 
 # Organizations is a global service: its CloudTrail events arrive on the default bus of this region
 EVENTS_REGION = {"aws": "us-east-1", "aws-us-gov": "us-gov-west-1", "aws-cn": "cn-northwest-1"}
@@ -107,18 +129,19 @@ def read_template(directory: str, relative: str) -> TemplateFile:
     return TemplateFile(display, body, dict(data.get("Parameters") or {}))
 
 
-def fill_parameters(template: TemplateFile, known: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+def fill_parameters(template: TemplateFile, known: dict[str, str],
+                    given_empty: frozenset[str] = frozenset()) -> tuple[dict[str, str], list[str]]:
     """The values for the parameters a template declares, checked against its AllowedValues/AllowedPattern.
 
-    An empty value is left to the template's default. A parameter bootstrap has no value for must
-    have a default.
+    An empty value is left to the template's default, unless its name is in ``given_empty`` (empty means
+    something there). A parameter bootstrap has no value for must have a default.
     """
     values: dict[str, str] = {}
     problems = []
     for name, spec in sorted(template.parameters.items()):
         spec = spec if isinstance(spec, dict) else {}
         value = known.get(name, "")
-        if value == "" and "Default" in spec:
+        if value == "" and "Default" in spec and name not in given_empty:
             continue
         if name not in known:
             problems.append(f"{template.path}: parameter {name} has no default, and bootstrap has no value for it; "
@@ -162,3 +185,57 @@ def desired_file(template: TemplateFile | None, parameters: dict[str, str] | Non
     parameters, extra = dict(parameters or {}), dict(extra or {})
     digest = template_hash({"body": template.body, "parameters": parameters, **extra})
     return Desired(template.body, digest, parameters=parameters, source_path=template.path, extra=extra)
+
+
+# --- the Organizations delegation policy ------------------------------------------------------------
+
+
+def organization_read_statement(partition: str, account_id: str) -> dict[str, Any]:
+    """orgiam's statement: ``account_id`` (the delegated administrator) may read the organization, nothing more."""
+    return {
+        "Sid": ORGANIZATION_READ_SID,
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+        "Action": list(ORGANIZATION_READ_ACTIONS),
+        "Resource": "*",
+    }
+
+
+def policy_statements(document: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The statements of a policy document (one statement may stand alone, not in a list)."""
+    found = (document or {}).get("Statement", [])
+    if isinstance(found, dict):
+        return [found]
+    return [s for s in found if isinstance(s, dict)] if isinstance(found, list) else []
+
+
+def orgiam_statement(document: dict[str, Any] | None) -> dict[str, Any] | None:
+    """orgiam's statement in a delegation policy (by its Sid), if it has one."""
+    return next((s for s in policy_statements(document) if s.get("Sid") == ORGANIZATION_READ_SID), None)
+
+
+def same_statement(first: dict[str, Any] | None, second: dict[str, Any] | None) -> bool:
+    """Equal as IAM reads them: the order of actions and a one-item list against a string do not count."""
+    def normal(statement: dict[str, Any] | None) -> Any:
+        if statement is None:
+            return None
+        actions = statement.get("Action", [])
+        return dict(statement, Action=sorted([actions] if isinstance(actions, str) else actions))
+    return json.dumps(normal(first), sort_keys=True) == json.dumps(normal(second), sort_keys=True)
+
+
+def with_statement(document: dict[str, Any] | None, statement: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with orgiam's statement in place of the one it had (or added last); every other statement
+    is kept as it is, in its place."""
+    others = policy_statements(document)
+    merged, placed = [], False
+    for existing in others:
+        if existing.get("Sid") == statement.get("Sid"):
+            if not placed:
+                merged.append(statement)
+                placed = True
+            continue
+        merged.append(existing)
+    if not placed:
+        merged.append(statement)
+    return {"Version": str((document or {}).get("Version") or "2012-10-17"), "Statement": merged}

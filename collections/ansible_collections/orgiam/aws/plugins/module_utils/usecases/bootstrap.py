@@ -19,6 +19,16 @@ parameters):
 5. the stack ``<prefix>-management-events`` (``management-events.yml``) in the management account,
    in the region where Organizations' events arrive, forwarding them to the pipeline account.
 
+With ``pipeline.delegated_admin`` in settings.yml (a member account, e.g. the pipeline account) the
+bootstrap also registers that account as the organization's delegated administrator for StackSets,
+puts orgiam's statement (read the organization, nothing more) into the organization's resource-based
+delegation policy, and manages the StackSet from that account with ``CallAs=DELEGATED_ADMIN``: the
+StackSet itself stays where AWS keeps every service-managed StackSet, in the management account, so one
+made by an earlier bootstrap is taken over as it is. When that account is also the pipeline account and
+the pipeline template declares ``OrganizationReaderRoleArn``, the pipeline reads the organization
+itself (the parameter is given empty) and the organization reader is no longer needed (kept or deleted
+as ``prune`` says). See docs/delegated-admin.md.
+
 Each is a task of the same engine as the sync (``apply/engine.py``). The run: check the input without
 AWS (:func:`load_inputs`), read the organization and check it (:func:`discover`,
 :func:`check_organization`), build the tasks as plain data (:func:`bootstrap_tasks`), plan every task
@@ -35,6 +45,7 @@ step once every step ran; the other accounts and steps go on.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -42,12 +53,16 @@ from typing import Any, Callable
 from ..apply.engine import Engine
 from ..apply.operators import OPERATORS, Context, not_verified
 from ..apply.release import ReleaseOperator
+from ..apply.organizations import ORGANIZATIONS_OPERATORS
 from ..aws.errors import error_code, explain_aws_error
+from ..aws.organizations import STACKSETS_PRINCIPAL
+from ..aws.stacksets import DELEGATED_ADMIN
 from ..aws.session import AwsClients
 from ..catalog import Catalog
-from ..catalog.pipeline import BootstrapInputError, PipelineSettings, pipeline_settings, role_path_problems, source_problems
+from ..catalog.pipeline import BootstrapInputError, PipelineSettings, delegated_admin_problems, pipeline_settings
+from ..catalog.pipeline import role_path_problems, source_problems
 from ..catalog.pipeline import CONNECTION_ARN
-from ..model import NOTHING, Account, Desired, Kind, Result, Status, Task
+from ..model import NOTHING, Account, Action, Desired, Kind, Result, Status, Task
 from ..render.bootstrap import (
     DEPLOYER_ROLE_NAME,
     DEPLOYER_TEMPLATE,
@@ -55,15 +70,18 @@ from ..render.bootstrap import (
     ORGIAM_PATH,
     PIPELINE_TEMPLATE,
     READER_ROLE_NAME,
+    READER_ROLE_PARAMETER,
     READER_TEMPLATE,
     TemplateFile,
     build_role_arn,
     desired_file,
     events_region,
     fill_parameters,
+    organization_read_statement,
     read_template,
 )
 from ..render.release import Release, build_release, collection_version, installed_collection
+from ..render.common import template_hash
 from ..resolve import ACTIVE, find_account, role_targets
 
 PARTS = ("deployer", "management", "pipeline")
@@ -94,11 +112,14 @@ def load_inputs(catalog: Catalog, templates_dir: str, parts: tuple[str, ...] = P
         raise BootstrapInputError([f"parts must be some of {', '.join(PARTS)}; got {', '.join(parts) or 'none'}"])
     pipeline = pipeline_settings(catalog)
     problems = source_problems(pipeline, catalog.settings.source) + role_path_problems(catalog)
+    problems += delegated_admin_problems(pipeline, catalog.settings.source)
     wanted = [DEPLOYER_TEMPLATE]
     if "management" in parts:
         wanted.append(READER_TEMPLATE)
     if "pipeline" in parts:
         wanted += [PIPELINE_TEMPLATE, EVENTS_TEMPLATE]
+    elif "management" in parts and pipeline.delegated_admin:
+        wanted.append(PIPELINE_TEMPLATE)  # only its parameters: whether the pipeline still needs the organization reader
     templates = {}
     for relative in wanted:
         try:
@@ -197,6 +218,7 @@ class Placement:
     central: Account
     pipeline: Account
     management_targeted: bool  # the deployer role is also needed in the management account
+    delegated_admin: Account | None = None  # the delegated administrator for StackSets (pipeline.delegated_admin)
 
 
 def _account_problem(label: str, ref: str, facts: OrgFacts, where: str) -> str:
@@ -211,12 +233,20 @@ def check_organization(inputs: Inputs, facts: OrgFacts, region: str) -> Placemen
     settings = inputs.catalog.settings
     problems = []
     found: dict[str, Account] = {}
-    for label, ref in (("central_account", settings.central_account), ("pipeline.account", inputs.pipeline.account)):
+    named = [("central_account", settings.central_account), ("pipeline.account", inputs.pipeline.account)]
+    if inputs.pipeline.delegated_admin:
+        named.append(("pipeline.delegated_admin", inputs.pipeline.delegated_admin))
+    for label, ref in named:
         account = find_account(ref, facts.accounts)
         if account is None:
             problems.append(_account_problem(label, ref, facts, settings.source))
         elif account.status != ACTIVE:
             problems.append(f"{settings.source}: field '{label}': account '{account.name}' ({account.id}) is {account.status}; choose an ACTIVE account")
+        elif label == "pipeline.delegated_admin" and account.is_management:
+            problems.append(
+                f"{settings.source}: field 'pipeline.delegated_admin': account '{account.name}' ({account.id}) is the "
+                "management account, which manages StackSets itself; name a member account (e.g. the pipeline account), "
+                "or remove the field to keep managing the StackSet from the management account")
         else:
             found[label] = account
     arn = inputs.pipeline.connection_arn
@@ -237,7 +267,17 @@ def check_organization(inputs: Inputs, facts: OrgFacts, region: str) -> Placemen
         raise BootstrapInputError(problems)
     management = facts.management
     targeted = any(role_targets(role, management) for role in inputs.catalog.roles)
-    return Placement(found["central_account"], found["pipeline.account"], targeted or found["central_account"].is_management)
+    return Placement(found["central_account"], found["pipeline.account"], targeted or found["central_account"].is_management,
+                     found.get("pipeline.delegated_admin"))
+
+
+def pipeline_reads_organization(inputs: Inputs, placement: Placement) -> bool:
+    """Whether the pipeline's builds read the organization themselves, without the organization reader: its
+    account is the delegated administrator, and its template takes the reader's ARN as a parameter (given empty)."""
+    template = inputs.templates.get(PIPELINE_TEMPLATE)
+    admin = placement.delegated_admin
+    return admin is not None and admin.id == placement.pipeline.id and template is not None \
+        and READER_ROLE_PARAMETER in template.parameters
 
 
 # --- the tasks: plain data -----------------------------------------------------------------------
@@ -269,7 +309,9 @@ def known_parameters(inputs: Inputs, facts: OrgFacts, placement: Placement, regi
         "EventBusArn": f"arn:{partition}:events:{region}:{pipeline_id}:event-bus/default",
         "PipelineEventBusArn": f"arn:{partition}:events:{region}:{pipeline_id}:event-bus/default",
         "TargetEventBusArn": f"arn:{partition}:events:{region}:{pipeline_id}:event-bus/default",
-        "OrganizationReaderRoleArn": f"arn:{partition}:iam::{facts.management_account_id}:role{ORGIAM_PATH}{READER_ROLE_NAME}",
+        # empty: the pipeline account is the delegated administrator and reads the organization itself
+        READER_ROLE_PARAMETER: "" if pipeline_reads_organization(inputs, placement) else
+        f"arn:{partition}:iam::{facts.management_account_id}:role{ORGIAM_PATH}{READER_ROLE_NAME}",
         "DeployerRoleName": DEPLOYER_ROLE_NAME,
         "DeployerRolePath": ORGIAM_PATH,
         "MemberRoleName": DEPLOYER_ROLE_NAME,
@@ -286,7 +328,7 @@ def bootstrap_tasks(inputs: Inputs, facts: OrgFacts, placement: Placement, regio
 
     def desired(relative: str, extra: dict[str, Any] | None = None) -> Any:
         template = inputs.templates[relative]
-        values, found = fill_parameters(template, known)
+        values, found = fill_parameters(template, known, frozenset({READER_ROLE_PARAMETER}))
         problems.extend(found)
         return desired_file(template, values, extra)
 
@@ -294,15 +336,31 @@ def bootstrap_tasks(inputs: Inputs, facts: OrgFacts, placement: Placement, regio
         return Task(key, kind, account.id, account.name, task_region, name, title=title, partition=facts.partition, **more)
 
     tasks = [task("trusted-access", "StackSets' trusted access with Organizations", Kind.TRUSTED_ACCESS, management, region)]
+    admin = placement.delegated_admin
+    if admin is not None:
+        tasks.append(task("delegated-admin", f"{admin.name} ({admin.id}) delegated administrator for StackSets",
+                          Kind.DELEGATED_ADMIN, management, region,
+                          desired=Desired("", None, extra={"account_id": admin.id, "service_principal": STACKSETS_PRINCIPAL})))
     deployer = desired(DEPLOYER_TEMPLATE, {"auto_deployment": {"Enabled": True, "RetainStacksOnAccountRemoval": False},
                                            "targets": [facts.root_id], "regions": [region]})
+    # the same stack set either way (AWS keeps it in the management account); with a delegated administrator it
+    # is created, updated and read from that account, as DELEGATED_ADMIN
     tasks.append(task("deployer-stackset", f"deployer role {ORGIAM_PATH}{DEPLOYER_ROLE_NAME} in every member account "
-                      "(service-managed StackSet)", Kind.STACKSET, management, region, f"{prefix}-deployer",
-                      desired=deployer, stack_kind=DEPLOYER_KIND, targets=(facts.root_id,)))
+                      "(service-managed StackSet)", Kind.STACKSET, admin or management, region, f"{prefix}-deployer",
+                      desired=deployer, stack_kind=DEPLOYER_KIND, targets=(facts.root_id,),
+                      call_as=DELEGATED_ADMIN if admin is not None else ""))
     if "management" in inputs.parts:
+        if admin is not None:
+            statement = organization_read_statement(facts.partition, admin.id)
+            tasks.append(task("organization-access", f"{admin.name} ({admin.id}) may read the organization",
+                              Kind.ORGANIZATION_POLICY, management, region,
+                              desired=Desired("", template_hash(statement), extra={"statement": statement})))
+        reads_itself = pipeline_reads_organization(inputs, placement)
         tasks.append(task("organization-reader", "organization reader role in the management account", Kind.STACK, management,
-                          region, f"{prefix}-organization-reader", desired=desired(READER_TEMPLATE),
-                          stack_kind=READER_KIND))
+                          region, f"{prefix}-organization-reader",
+                          desired=NOTHING if reads_itself else desired(READER_TEMPLATE), stack_kind=READER_KIND,
+                          reason_if_absent=f"the pipeline account {placement.pipeline.name} is the delegated administrator "
+                                           "and reads the organization itself"))
         tasks.append(task("management-deployer", "deployer role in the management account", Kind.STACK, management, region,
                           f"{prefix}-deployer",
                           desired=desired(DEPLOYER_TEMPLATE) if placement.management_targeted else NOTHING,
@@ -342,6 +400,7 @@ class Outcome:
     check: bool
     facts: OrgFacts | None = None
     verify: str = "tags"
+    delegated_admin: Account | None = None
 
     @property
     def failed(self) -> list[Result]:
@@ -360,6 +419,8 @@ class Outcome:
             "changed": self.changed,
             "management_account_id": facts.management_account_id if facts else "",
             "organization_id": facts.organization_id if facts else "",
+            "delegated_admin": {"account_id": self.delegated_admin.id, "account_name": self.delegated_admin.name}
+            if self.delegated_admin else None,
             "steps": [step_dict(r) for r in self.results],
         }
 
@@ -369,6 +430,8 @@ def step_dict(result: Result) -> dict[str, Any]:
     task = result.task
     desired = task.desired
     data.update(template=desired.source_path, parameters=dict(desired.parameters))
+    if task.kind == Kind.STACKSET:
+        data["call_as"] = task.call_as or "SELF"
     # every drift names its account: the StackSet's are in member accounts, a stack's in its own
     data["drift"] = [{"account_id": task.account_id, "account_name": task.account_name, **d} for d in data["drift"]]
     return data
@@ -400,15 +463,16 @@ def run_bootstrap(
                   account_names={a.id: a.name for a in facts.accounts}, verify=options.verify,
                   live_stack_kinds=LIVE_STACK_KINDS,
                   inactive_accounts=frozenset(a.id for a in facts.accounts if a.status != ACTIVE))
-    engine = Engine(ctx, operators={**OPERATORS, **({Kind.RELEASE: ReleaseOperator(inputs.release)} if inputs.release else {})})
+    release = {Kind.RELEASE: ReleaseOperator(inputs.release)} if inputs.release else {}
+    engine = Engine(ctx, operators={**OPERATORS, **ORGANIZATIONS_OPERATORS, **release})
     results: list[Result] = []
     by_task: dict[str, Result] = {}
     for task in tasks:
-        result = engine.plan(task)
+        result = _plan(engine, task, by_task, facts)
         by_task[task.key] = result
         results.append(result)
         report(result, "planned")
-    outcome = Outcome(results, options.check, facts, options.verify)
+    outcome = Outcome(results, options.check, facts, options.verify, placement.delegated_admin)
     # accounts live verification could not read: their step fails once every other step ran (was planned)
     unverified = {result.task.key: not_verified(result.state) for result in results}
     if outcome.failed:
@@ -432,6 +496,27 @@ def run_bootstrap(
         report(result, "done")
     _fail_unverified(results, unverified, ctx.account_names)
     return outcome
+
+
+def _plan(engine: Engine, task: Task, planned: dict[str, Result], facts: OrgFacts) -> Result:
+    """Plan one task. The stack set of a delegated administrator that is not registered yet (it will be, by the
+    step before) is planned from the management account: AWS refuses CallAs=DELEGATED_ADMIN until then, and it
+    is the same stack set either way (AWS keeps it in the management account). It is applied as DELEGATED_ADMIN."""
+    registering = planned.get("delegated-admin")
+    if task.call_as != DELEGATED_ADMIN:
+        return engine.plan(task)
+    if registering is None or registering.action != Action.ACTIVATE:
+        result = engine.plan(task)
+        result.details.insert(0, f"managed from {task.account_name} ({task.account_id}), the delegated administrator, "
+                                 "with CallAs=DELEGATED_ADMIN")
+        return result
+    management = facts.management
+    result = engine.plan(dataclasses.replace(task, account_id=management.id, account_name=management.name, call_as=""))
+    result.task = task
+    result.details.insert(0, f"planned from the management account {management.name} ({management.id}): "
+                             f"{task.account_name} ({task.account_id}) is not the delegated administrator yet; "
+                             "applied from there once it is, with CallAs=DELEGATED_ADMIN")
+    return result
 
 
 def _own_credentials_in_management_account(clients: Any, facts: OrgFacts) -> None:
