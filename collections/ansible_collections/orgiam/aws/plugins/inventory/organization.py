@@ -139,7 +139,8 @@ from ansible_collections.orgiam.aws.plugins.module_utils.catalog import CatalogE
 from ansible_collections.orgiam.aws.plugins.module_utils.catalog.yamlsource import SourceError
 from ansible_collections.orgiam.aws.plugins.module_utils.model import Account
 from ansible_collections.orgiam.aws.plugins.module_utils.resolve import check_references, find_account
-from ansible_collections.orgiam.aws.plugins.module_utils.aws.errors import AwsAccessError, explain_aws_error
+from ansible_collections.orgiam.aws.plugins.module_utils.aws.errors import AwsAccessError
+from ansible_collections.orgiam.aws.plugins.module_utils.aws.organizations import explain_read_denied
 from ansible_collections.orgiam.aws.plugins.module_utils.aws.session import DEFAULT_REGION, AwsClients, AwsSettings
 from ansible_collections.orgiam.aws.plugins.module_utils.organization import (
     MANAGEMENT_GROUP,
@@ -271,13 +272,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _discover(self) -> dict[str, Any]:
         settings = self._aws_settings()
         endpoint = settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+        caller = ""
         try:
             clients = AwsClients(settings)
-            clients.caller_account_id()  # fails fast on a dead endpoint or missing credentials
+            caller = clients.caller_account_id()  # fails fast on a dead endpoint or missing credentials
             org = discover_organization(clients.client("organizations"))
         except AWS_ERRORS as exc:
-            # One line for the user; the cause is an AWS condition, not a bug.
-            raise AnsibleParserError(str(explain_aws_error(exc, endpoint, "cannot discover the AWS Organization"))) from None
+            # One line for the user; the cause is an AWS condition, not a bug. Denied: which account, and what to do.
+            raise AnsibleParserError(str(explain_read_denied(exc, caller, endpoint))) from None
         self.display.vv(
             f"orgiam.aws.organization: {len(org['accounts'])} accounts in {len(org['ous'])} OUs "
             f"discovered with {clients.call_log.total()} API calls"
