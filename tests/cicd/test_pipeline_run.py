@@ -57,20 +57,24 @@ def repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return repo
 
 
-@pytest.fixture(scope="module")
-def bootstrapped(org: Org, repository: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    out = tmp_path_factory.mktemp("bootstrap-out")
+def bootstrap_organization(org: Org, repository: Path, out: Path) -> dict[str, Any]:
+    """playbooks/bootstrap.yml from the management account, as the tutorial runs it: its report, and the
+    pipeline stack's outputs and parameters."""
     env = dict(aws_env(org.endpoint), ANSIBLE_INVENTORY_ENABLED="orgiam.aws.organization,ansible.builtin.host_list")
     proc = subprocess.run(
         [str(BIN / "ansible-playbook"), "-i", "localhost,", str(REPO / "playbooks" / "bootstrap.yml"),
          "-e", f"orgiam_catalog_path={repository / 'roles_catalog'}", "-e", f"orgiam_report_dir={out}"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
-    report = json.loads((out / "bootstrap.json").read_text())
-    cloudformation = org.client("cloudformation", ACCOUNT, REGION)
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in
-               cloudformation.describe_stacks(StackName="orgiam-pipeline")["Stacks"][0]["Outputs"]}
-    return {"report": report, "outputs": outputs}
+    stack = org.client("cloudformation", ACCOUNT, REGION).describe_stacks(StackName="orgiam-pipeline")["Stacks"][0]
+    return {"report": json.loads((out / "bootstrap.json").read_text()),
+            "outputs": {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]},
+            "parameters": {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}}
+
+
+@pytest.fixture(scope="module")
+def bootstrapped(org: Org, repository: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return bootstrap_organization(org, repository, tmp_path_factory.mktemp("bootstrap-out"))
 
 
 def environment(tmp_path: Path) -> dict[str, str]:
