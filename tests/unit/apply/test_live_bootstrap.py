@@ -136,18 +136,23 @@ def test_a_central_management_accounts_deployer_is_compared_with_the_central_pol
     iam = made_by_cloudformation(clients, task, MANAGEMENT)
     central_policy = f"arn:aws:iam::{MANAGEMENT}:policy/orgiam/orgiam-deployer-central"
     planner_policy = f"arn:aws:iam::{MANAGEMENT}:policy/orgiam/orgiam-planner-central"
-    assert set(iam.policies) == {central_policy, planner_policy}
-    assert iam.roles["orgiam-deployer"]["attached"] == [central_policy]
-    assert iam.roles["orgiam-planner"]["attached"] == [planner_policy]
+    # in the management account, the organization policies' permissions too
+    deploy_policies = f"arn:aws:iam::{MANAGEMENT}:policy/orgiam/orgiam-deployer-organization-policies"
+    plan_policies = f"arn:aws:iam::{MANAGEMENT}:policy/orgiam/orgiam-planner-organization-policies"
+    assert set(iam.policies) == {central_policy, planner_policy, deploy_policies, plan_policies}
+    assert sorted(iam.roles["orgiam-deployer"]["attached"]) == sorted([central_policy, deploy_policies])
+    assert sorted(iam.roles["orgiam-planner"]["attached"]) == sorted([planner_policy, plan_policies])
     assert engine(clients).plan(task).action == Action.NOOP
 
     iam.roles["orgiam-deployer"]["attached"] = []
     result = engine(clients).plan(task)
     assert result.action == Action.REPAIR
     assert [(d["name"], d["property"], d["before"], d["after"]) for d in result.drift] == [
-        ("orgiam-deployer-central", "Roles", [], ["orgiam-deployer"])]
+        ("orgiam-deployer-central", "Roles", [], ["orgiam-deployer"]),
+        ("orgiam-deployer-organization-policies", "Roles", [], ["orgiam-deployer"])]
     engine(clients).apply(result)
-    assert result.status == Status.REPAIRED and iam.roles["orgiam-deployer"]["attached"] == [central_policy]
+    assert result.status == Status.REPAIRED
+    assert sorted(iam.roles["orgiam-deployer"]["attached"]) == sorted([central_policy, deploy_policies])
 
 
 # --- the StackSet's instances ---------------------------------------------------------------------------

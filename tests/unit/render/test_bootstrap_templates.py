@@ -99,7 +99,8 @@ def test_the_deployer_reaches_only_orgiams_stacks_and_path():
         for resource in resources:
             text = resource["Fn::Sub"] if isinstance(resource, dict) else resource
             if any(a.startswith("cloudformation:") for a in actions):
-                assert text.endswith(("stack/${StackPrefix}-roles/*", "stack/${StackPrefix}-identity/*")), text
+                assert text.endswith(("stack/${StackPrefix}-roles/*", "stack/${StackPrefix}-identity/*",
+                                      "stack/${StackPrefix}-organization-policies/*")), text
             elif actions == ["iam:GetAccountAuthorizationDetails"]:
                 assert text == "*"
             elif set(actions) == {"iam:GetPolicy", "iam:GetPolicyVersion"} and ":iam::aws:policy/" in text:

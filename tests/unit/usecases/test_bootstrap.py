@@ -166,7 +166,7 @@ def test_tasks_in_order_with_their_parameters(tmp_path):
     assert (stack_set.name, stack_set.targets, stack_set.region) == ("orgiam-deployer", (ROOT,), "eu-west-1")
     assert stack_set.desired.parameters == {
         "BuildRoleArn": "arn:aws:iam::333333333333:role/orgiam/orgiam-sync-build", "CentralAccountId": SECURITY,
-        "RolePath": "/orgiam/", "StackPrefix": "orgiam"}
+        "ManagementAccountId": MANAGEMENT, "RolePath": "/orgiam/", "StackPrefix": "orgiam"}
     assert stack_set.desired.extra == {"auto_deployment": {"Enabled": True, "RetainStacksOnAccountRemoval": False},
                                        "targets": [ROOT], "regions": ["eu-west-1"]}
     reader = found["organization-reader"]
@@ -174,7 +174,7 @@ def test_tasks_in_order_with_their_parameters(tmp_path):
     assert reader.desired.parameters == {"BuildRoleArn": "arn:aws:iam::333333333333:role/orgiam/orgiam-sync-build"}
     deployer = found["management-deployer"]
     assert deployer.desired.body is None and deployer.desired.hash is None  # not targeted: no deployer there
-    assert deployer.reason_if_absent == "the catalog does not target the management account"
+    assert deployer.reason_if_absent == "the catalog neither targets the management account nor has organization policies"
     assert all(t.account_id == MANAGEMENT and t.account_name == "Management" for t in found.values())
 
 
@@ -216,9 +216,9 @@ def test_a_parameter_bootstrap_cannot_fill_is_an_input_error(tmp_path):
 
 @pytest.mark.parametrize("prune, action, reason", [
     ("plan", Action.RETAIN,
-     "no longer needed (the catalog does not target the management account); kept because prune is 'plan'"),
+     "no longer needed (the catalog neither targets the management account nor has organization policies); kept because prune is 'plan'"),
     ("apply", Action.DELETE,
-     "no longer needed (the catalog does not target the management account); deleted because prune is 'apply'"),
+     "no longer needed (the catalog neither targets the management account nor has organization policies); deleted because prune is 'apply'"),
 ])
 def test_the_management_deployer_is_retained_or_pruned_when_no_longer_targeted(tmp_path, prune, action, reason):
     task = tasks(tmp_path)["management-deployer"]
@@ -237,7 +237,7 @@ def test_the_management_deployer_is_retained_or_pruned_when_no_longer_targeted(t
 def test_no_management_deployer_and_none_wanted_is_nothing_to_do(tmp_path):
     result = Engine(Context(FakeClients())).run(tasks(tmp_path)["management-deployer"])
     assert (result.action, result.status) == (Action.NOOP, Status.UNCHANGED)
-    assert result.reason == "not needed: the catalog does not target the management account"
+    assert result.reason == "not needed: the catalog neither targets the management account nor has organization policies"
 
 
 # --- whole runs over a fake CloudFormation ----------------------------------------------------------

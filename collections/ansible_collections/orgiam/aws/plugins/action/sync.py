@@ -96,6 +96,12 @@ class ActionModule(OrgiamAction):
         try:
             catalog = load_catalog(catalog_path)
             resolution = resolve(catalog, accounts, ou_paths)
+            placement = None
+            if catalog.policies:  # where each organization policy goes, from the inventory's root and OU ids
+                placement, problems = policy_targets(catalog.policies, str(task_vars.get("orgiam_root_id") or ""),
+                                                     dict(task_vars.get("orgiam_ou_ids") or {}), accounts)
+                if problems:
+                    raise CatalogError(problems)
         except CatalogError as exc:  # one message: every problem with its file, line, field and fix
             return dict(result, failed=True, msg=str(exc))
 
@@ -164,7 +170,7 @@ class ActionModule(OrgiamAction):
         try:
             outcome = run_sync(clients, catalog, resolution, run_ids, options,
                                Progress(len(run_ids), float(args["progress_interval"])), saved=saved, part=part,
-                               notice=display.display)
+                               notice=display.display, policies=placement)
         except AwsAccessError as exc:  # refused as a whole before any write (another region's stacks, ...)
             return dict(result, failed=True, msg=f"orgiam: {exc}")
         if outcome.central.traceback:

@@ -74,7 +74,8 @@ notes:
     C(account_status), C(ou_path) (empty for accounts under the root), C(ou_id) (the root id for those),
     C(account_tags), C(is_management_account) and C(ansible_connection=local).
   - Group variables on V(all) are C(orgiam_management_account_id), C(orgiam_organization_id),
-    C(orgiam_ou_paths) (every OU path of the organization, filtered or not), C(orgiam_ou_groups)
+    C(orgiam_ou_paths) (every OU path of the organization, filtered or not), C(orgiam_root_id),
+    C(orgiam_ou_ids) (OU path to OU id, where organization policies attach), C(orgiam_ou_groups)
     (OU path to group name), C(orgiam_discovered_at) (when the organization was read) and
     C(orgiam_inventory_from_cache) (true when it came from the inventory cache; orgiam.aws.sync then
     plans but refuses to write until the organization is read again, with C(--flush-cache)).
@@ -423,6 +424,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             "orgiam_management_account_id": org["management_account_id"],
             "orgiam_organization_id": org["organization_id"],
             "orgiam_ou_paths": ou_paths(org),
+            # where organization policies are attached (roles_catalog/policies/): the root and every OU by path
+            "orgiam_root_id": org.get("root_id", ""),
+            "orgiam_ou_ids": {ou["path"]: ou["id"] for ou in org.get("ous", [])},
             "orgiam_ou_groups": {path: group for path, group in groups.items() if path},
             # where the accounts came from: a run that writes refuses the inventory cache
             "orgiam_inventory_from_cache": bool(org.get("from_cache", False)),

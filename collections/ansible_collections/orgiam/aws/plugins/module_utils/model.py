@@ -97,6 +97,8 @@ class Kind(str, enum.Enum):
     RELEASE = "release"  # the orgiam release the pipeline runs, in its artifact bucket
     DELEGATED_ADMIN = "delegated-admin"  # an account registered as delegated administrator for StackSets
     ORGANIZATION_POLICY = "organization-policy"  # orgiam's statement in the Organizations resource-based delegation policy
+    ORG_POLICIES = "org-policies"  # the catalog's SCPs and RCPs, one stack in the management account
+    POLICY_TYPES = "policy-types"  # the organization policy types enabled on the root (bootstrap)
 
     def __str__(self) -> str:
         return self.value

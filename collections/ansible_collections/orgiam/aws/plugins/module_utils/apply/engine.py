@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..aws.errors import AwsAccessError, explain_aws_error, is_transient
-from ..model import DONE_BY_ACTION, Action, PlannedTask, Result, Status, Task
+from ..model import DONE_BY_ACTION, Action, Kind, PlannedTask, Result, Status, Task
 from .operators import OPERATORS, Context, Operator
+from .org_policies import OrgPoliciesOperator
 
 
 @dataclass
 class Engine:
     ctx: Context
-    operators: dict[Any, Operator] = field(default_factory=lambda: dict(OPERATORS))
+    operators: dict[Any, Operator] = field(default_factory=lambda: {**OPERATORS, Kind.ORG_POLICIES: OrgPoliciesOperator()})
 
     def operator(self, task: Task) -> Operator:
         return self.operators[task.kind]

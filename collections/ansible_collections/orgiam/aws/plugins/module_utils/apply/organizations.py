@@ -120,7 +120,40 @@ class DelegationPolicyOperator(OrganizationsOperator):
         return state
 
 
+class PolicyTypesOperator(OrganizationsOperator):
+    """The policy types the catalog's organization policies need, enabled on the root when they are not.
+
+    ``task.desired.extra``: ``types`` (SERVICE_CONTROL_POLICY, RESOURCE_CONTROL_POLICY). Enabling a type
+    makes Organizations attach its AWS policy (FullAWSAccess, RCPFullAWSAccess) everywhere: nothing is
+    denied until the catalog's policies are attached. orgiam never disables a type."""
+
+    def observe(self, ctx: Context, org: Any, task: Task) -> Any:
+        (root,) = org.list_roots()["Roots"]
+        enabled = {t["Type"] for t in root.get("PolicyTypes", []) if t.get("Status") == "ENABLED"}
+        return {"root": root["Id"], "enabled": sorted(enabled)}
+
+    def fingerprint(self, state: Any) -> dict[str, str]:
+        return {"enabled": ",".join(state["enabled"])}
+
+    def decide(self, ctx: Context, org: Any, task: Task, state: Any, result: Result) -> Decision:
+        missing = sorted(set(task.desired.extra["types"]) - set(state["enabled"]))
+        if not missing:
+            return Decision(Action.NOOP, "enabled: " + ", ".join(task.desired.extra["types"]))
+        return Decision(Action.ACTIVATE, f"enable {', '.join(missing)} on the root {state['root']}")
+
+    def preview(self, ctx: Context, org: Any, task: Task, state: Any, result: Result) -> None:
+        return None
+
+    def apply(self, ctx: Context, org: Any, task: Task, state: Any, result: Result) -> Any:
+        if result.action == Action.ACTIVATE:
+            for policy_type in sorted(set(task.desired.extra["types"]) - set(state["enabled"])):
+                org.enable_policy_type(RootId=state["root"], PolicyType=policy_type)
+            return self.observe(ctx, org, task)
+        return state
+
+
 ORGANIZATIONS_OPERATORS: dict[Kind, Operator] = {
+    Kind.POLICY_TYPES: PolicyTypesOperator(),
     Kind.DELEGATED_ADMIN: DelegatedAdminOperator(),
     Kind.ORGANIZATION_POLICY: DelegationPolicyOperator(),
 }

@@ -253,6 +253,7 @@ class Catalog:
     roles: tuple[RoleDef, ...] = field(default_factory=tuple)
     identity: Identity = field(default_factory=Identity)
     digest: str = ""  # of every file of the catalog directory: a saved plan names the catalog it was made from
+    policies: tuple[Any, ...] = field(default_factory=tuple)  # catalog/policies.py OrgPolicy: SCPs and RCPs
 
     def role(self, name: str) -> RoleDef:
         for role in self.roles:
@@ -1021,13 +1022,17 @@ def load_catalog(directory: str) -> Catalog:
     if identity_input is not None and settings is not None:
         identity, identity_problems = build_identity(identity_input, roles, settings.stack_prefix, directory, declared)
         problems.extend(identity_problems)
+    from .policies import load_policies
+
+    policies, policy_problems = load_policies(directory, _display)
+    problems.extend(policy_problems)
     if not role_files and not problems:
         problems.append(SourceError(_display(os.path.join(directory, "roles")), "no role files (*.yml) found; add one"))
     if problems:
         raise CatalogError(problems)
     assert settings is not None
     return Catalog(directory=directory, settings=settings, roles=tuple(roles), identity=identity,
-                   digest=catalog_digest(directory))
+                   digest=catalog_digest(directory), policies=policies)
 
 
 def _declared_names(data: Any) -> set[str]:

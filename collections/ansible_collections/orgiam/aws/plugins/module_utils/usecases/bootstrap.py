@@ -266,7 +266,8 @@ def check_organization(inputs: Inputs, facts: OrgFacts, region: str) -> Placemen
     if problems:
         raise BootstrapInputError(problems)
     management = facts.management
-    targeted = any(role_targets(role, management) for role in inputs.catalog.roles)
+    # the catalog's roles name it, or it holds the catalog's organization policies
+    targeted = any(role_targets(role, management) for role in inputs.catalog.roles) or bool(inputs.catalog.policies)
     return Placement(found["central_account"], found["pipeline.account"], targeted or found["central_account"].is_management,
                      found.get("pipeline.delegated_admin"))
 
@@ -336,6 +337,10 @@ def bootstrap_tasks(inputs: Inputs, facts: OrgFacts, placement: Placement, regio
         return Task(key, kind, account.id, account.name, task_region, name, title=title, partition=facts.partition, **more)
 
     tasks = [task("trusted-access", "StackSets' trusted access with Organizations", Kind.TRUSTED_ACCESS, management, region)]
+    policy_types = sorted({p.policy_type for p in inputs.catalog.policies})
+    if policy_types:
+        tasks.append(task("policy-types", "organization policy types of the catalog's policies", Kind.POLICY_TYPES,
+                          management, region, desired=Desired("", None, extra={"types": policy_types})))
     admin = placement.delegated_admin
     if admin is not None:
         tasks.append(task("delegated-admin", f"{admin.name} ({admin.id}) delegated administrator for StackSets",
@@ -365,7 +370,7 @@ def bootstrap_tasks(inputs: Inputs, facts: OrgFacts, placement: Placement, regio
                           f"{prefix}-deployer",
                           desired=desired(DEPLOYER_TEMPLATE) if placement.management_targeted else NOTHING,
                           stack_kind=DEPLOYER_KIND,
-                          reason_if_absent="the catalog does not target the management account"))
+                          reason_if_absent="the catalog neither targets the management account nor has organization policies"))
     if "pipeline" in inputs.parts:
         tasks.append(task("pipeline", "orgiam's pipeline", Kind.STACK, placement.pipeline, region, f"{prefix}-pipeline",
                           desired=desired(PIPELINE_TEMPLATE), stack_kind="bootstrap-pipeline"))

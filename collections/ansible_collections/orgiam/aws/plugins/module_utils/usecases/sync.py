@@ -28,11 +28,13 @@ from ..aws.errors import AwsAccessError, explain_aws_error
 from ..aws.lock import RunLock
 from ..aws.session import AwsClients
 from ..catalog import Catalog, RoleDef
+from ..catalog.policies import Placement
 from ..model import CHANGING, Account, Action, Kind, PlannedTask, Result, Status, Task
 from ..plan.saved import SavedPlan
 from ..render.central import IDENTITY_MODE_OUTPUT, central_template, grants_from_template
 from ..render.common import TemplateError, account_of_arn, desired_template, role_arn
 from ..render.member import held_role_arns, member_template
+from ..render.org_policies import org_policies_template
 from ..resolve import Resolution, group_grants
 
 
@@ -80,6 +82,21 @@ def member_stack_name(catalog: Catalog) -> str:
 
 def central_stack_name(catalog: Catalog) -> str:
     return f"{catalog.settings.stack_prefix}-identity"
+
+
+def policies_stack_name(catalog: Catalog) -> str:
+    return f"{catalog.settings.stack_prefix}-organization-policies"
+
+
+def policies_task(catalog: Catalog, placement: Placement | None, management: Account | None, region: str,
+                  partition: str) -> Task | None:
+    """The organization policies stack in the management account (pure); None when the catalog has none."""
+    if not catalog.policies or placement is None or management is None:
+        return None
+    task = _task(management, Kind.ORG_POLICIES, policies_stack_name(catalog), region, partition)
+    task.title = f"{len(catalog.policies)} organization policies"
+    task.desired = desired_template(org_policies_template(catalog.policies, placement))
+    return task
 
 
 def task_key(account_id: str, region: str, stack: str) -> str:
@@ -164,6 +181,7 @@ def run_sync(
     saved: SavedPlan | None = None,
     part: tuple[int, int] = (1, 1),
     notice: Callable[[str], None] | None = None,
+    policies: Placement | None = None,
 ) -> SyncOutcome:
     """Sync the member stacks of ``run_account_ids`` and then the central stack.
 
@@ -173,7 +191,7 @@ def run_sync(
     check_central_stack(clients, catalog, resolution.central.id)
     lock = _LazyLock(clients, catalog, resolution.central.id, options, notice) if options.lock and not options.check else None
     try:
-        return _run(clients, catalog, resolution, run_account_ids, options, on_done, saved, part, lock)
+        return _run(clients, catalog, resolution, run_account_ids, options, on_done, saved, part, lock, policies)
     finally:
         if lock is not None:
             lock.release()
@@ -265,6 +283,7 @@ def _run(
     saved: SavedPlan | None,
     part: tuple[int, int],
     lock: "_LazyLock | None",
+    placement: Placement | None = None,
 ) -> SyncOutcome:
     started = time.monotonic()
     region, partition = clients.region, clients.partition
@@ -280,10 +299,17 @@ def _run(
         planned: dict[str, PlannedTask] = {}
     else:
         tasks, untouched, planned = saved.member_work({a.id for a in accounts}, part)
+    # the organization policies, in the management account, when it is among this run's accounts
+    management = next((a for a in accounts if a.is_management), None)
+    fresh_policies = policies_task(catalog, placement, management, region, partition)
+    policy_tasks = [t for t in tasks if t.kind == Kind.ORG_POLICIES] if saved is not None else \
+        [t for t in [fresh_policies] if t is not None]
+    tasks = [t for t in tasks if t.kind != Kind.ORG_POLICIES]
     # a saved plan deploys its own templates: each must be what this code renders from this catalog, so
     # that a plan.json changed after it was made (or made by other code) cannot deploy anything else
     rendered = {} if saved is None else {
-        t.key: t.desired.hash for t in member_tasks(catalog, resolution, accounts, region, partition)[0]}
+        t.key: t.desired.hash for t in member_tasks(catalog, resolution, accounts, region, partition)[0]
+        + [t for t in [fresh_policies] if t is not None]}
     grants: dict[str, dict[str, str] | None] = {}
     guard = threading.Lock()
 
@@ -304,10 +330,7 @@ def _run(
                             retained=list(plan.retained))
             return earn(result, saved.granted(task.key))
         if plan is not None and task.desired.hash != rendered.get(task.key):
-            return earn(Result(task, action=plan.action).fail(
-                f"the plan's template for {task.name} (hash {task.desired.hash}) is not the one this orgiam renders from "
-                f"the catalog (hash {rendered.get(task.key)}): the plan was changed after it was made, or made by "
-                "another version of orgiam; not applied. Plan again.", "PlanNotFromCatalog"), None)
+            return earn(not_from_catalog(task, plan, rendered.get(task.key)), None)
         result = engine.run(task, plan)
         return earn(result, granted_by(result, options.check))
 
@@ -321,12 +344,35 @@ def _run(
         if on_done is not None:
             on_done(result)
     members += untouched
+    for task in policy_tasks:  # no grants: nothing in the central stack depends on them
+        plan = planned.get(task.key)
+        if plan is not None and plan.action not in CHANGING:
+            result = Result(task, status=Status.RETAINED if plan.action == Action.RETAIN else Status.UNCHANGED,
+                            action=plan.action, reason=f"{plan.reason} (as planned)", observed=dict(plan.observed))
+        elif plan is not None and task.desired.hash != rendered.get(task.key):
+            result = not_from_catalog(task, plan, rendered.get(task.key))
+        else:
+            try:
+                result = engine.run(task, plan)
+            except Exception as exc:  # noqa: BLE001  one task's failure, reported with the others
+                error = explain_aws_error(exc)
+                result = Result(task).fail(str(error), error.code)
+        members.append(result)
+        if on_done is not None:
+            on_done(result)
     members.sort(key=lambda r: (r.task.ou_path.lower(), r.task.account_name.lower(), r.task.account_id))
     central = _sync_central(engine, catalog, resolution, grants, region, partition, saved)
     if on_done is not None:
         on_done(central)
     return SyncOutcome(members, central, options.check, round(time.monotonic() - started, 3), clients.call_log.total(),
                        saved.id if saved else "", options.verify)
+
+
+def not_from_catalog(task: Task, plan: PlannedTask, rendered_hash: str | None) -> Result:
+    return Result(task, action=plan.action).fail(
+        f"the plan's template for {task.name} (hash {task.desired.hash}) is not the one this orgiam renders from "
+        f"the catalog (hash {rendered_hash}): the plan was changed after it was made, or made by another version "
+        "of orgiam; not applied. Plan again.", "PlanNotFromCatalog")
 
 
 def _sync_central(
