@@ -22,6 +22,7 @@ from ansible_collections.orgiam.aws.plugins.module_utils.argspecs import SYNC_SP
 from ansible_collections.orgiam.aws.plugins.module_utils.aws.errors import AwsAccessError
 from ansible_collections.orgiam.aws.plugins.module_utils.aws.session import AwsClients, CallLog
 from ansible_collections.orgiam.aws.plugins.module_utils.catalog import CatalogError, load_catalog
+from ansible_collections.orgiam.aws.plugins.module_utils.catalog.policies import policy_targets
 from ansible_collections.orgiam.aws.plugins.module_utils.model import Kind, Status
 from ansible_collections.orgiam.aws.plugins.module_utils.plan.saved import PlanError, build_plan, load_plan, parse_part
 from ansible_collections.orgiam.aws.plugins.module_utils.report.notify import publish
