@@ -27,7 +27,7 @@ def install_extensions() -> None:
     with _install_lock:
         if _installed:
             return
-        from emulator import cfn_cicd, cfn_iam, cfn_secrets, cfn_stacks, delegated_admin, iam_backend, s3_policy, stacksets
+        from emulator import cfn_cicd, cfn_iam, cfn_organizations, cfn_secrets, cfn_stacks, delegated_admin, iam_backend, s3_policy, stacksets
 
         extensions = [
             iam_backend,  # AWS managed policies built on first use
@@ -38,6 +38,7 @@ def install_extensions() -> None:
             delegated_admin,  # who may read the organization (delegated administrators, its resource policy); StackSets' CallAs
             s3_policy,  # bucket policies: conditions evaluated, a Deny over HTTP no longer refuses everything
             cfn_cicd,  # the pipeline's CloudFormation types (cicd/): KMS key, bucket settings, CodeBuild, CodePipeline, event bus
+            cfn_organizations,  # organization policies with AWS's rules (types enabled, sizes, limits); AWS::Organizations::Policy
         ]
         for extension in extensions:
             extension.install()
