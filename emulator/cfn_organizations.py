@@ -60,8 +60,9 @@ CloudFormation type below, which calls the same functions):
     with the specified name and type already exists."; at most ``QUOTAS[type].max_policies`` of a type
     (``POLICY_NUMBER_LIMIT_EXCEEDED``). Deleting an attached policy: ``PolicyInUseException`` (moto's).
     AWS managed policies cannot be updated or deleted: ``InvalidInputException`` (Reason
-    ``IMMUTABLE_POLICY``). ``BACKUP_POLICY`` works (its ARN is ``.../backup_policy/p-...``). Policy
-    types other than SCP, RCP, tag, backup and AI services opt-out are refused as moto refuses them.
+    ``IMMUTABLE_POLICY``). ``BACKUP_POLICY`` works (its ARN is ``.../backup_policy/p-...``). Other policy
+    types than SCP, RCP, tag, backup and AI services opt-out are refused: ``InvalidInputException``
+    (Reason ``INVALID_ENUM_POLICY_TYPE``).
   - An organization with only consolidated billing cannot create or enable policies
     (``PolicyTypeNotAvailableForOrganizationException``). A deleted OU leaves its policies' targets.
 
