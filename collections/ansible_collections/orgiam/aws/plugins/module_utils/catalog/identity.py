@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .yamlsource import SourceDoc, SourceError, closest, decode_utf8, did_you_mean, listing
@@ -38,6 +38,10 @@ USER_NAME = rf"^{IAM_NAME_CHARS}{{1,64}}$"
 MAX_GROUP_NAME = 128 - len("-assume-10")
 MAX_GROUPS_PER_USER = 10  # IAM quota
 SAML_METADATA_MIN, SAML_METADATA_MAX = 1000, 10_000_000  # IAM's bounds for SamlMetadataDocument
+MAX_GROUP_MANAGED_POLICIES = 10  # IAM's default quota of managed policies attached to a group
+GROUP_INLINE_MAX_CHARS = 5120  # all of a group's inline policies together (IAM's quota)
+# the waivers a group's own policies may take: the same as a role's (loader.WAIVERS)
+GROUP_WAIVERS = ("allow-not-action", "allow-not-resource", "unknown-action")
 
 _scope_schema = {
     "type": "object",
@@ -59,10 +63,14 @@ IDENTITY_SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "additionalProperties": False,
-                "required": ["name", "grants"],
+                "required": ["name"],
                 "properties": {
                     "name": {"type": "string", "pattern": GROUP_NAME},
                     "description": {"type": "string"},
+                    # the group's own permissions in the central account (checked like a role's, in loader.py)
+                    "managed_policies": {"type": "array", "items": {"type": "string", "minLength": 1}},
+                    "inline_policies": {"type": "object", "additionalProperties": {"type": "object"}},
+                    "waivers": {"type": "array", "uniqueItems": True, "items": {"enum": sorted(GROUP_WAIVERS)}},
                     "grants": {
                         "type": "array",
                         "minItems": 1,
@@ -134,6 +142,9 @@ class GroupDef:
     source: str = ""
     description: str = ""
     default: bool = False
+    # the group's own permissions in the central account: AWS managed names or policy ARNs, and name -> canonical JSON
+    managed_policies: tuple[str, ...] = ()
+    inline_policies: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -161,6 +172,7 @@ class Identity:
     users: tuple[UserDef, ...] = ()
     saml: SamlDef | None = None
     source: str = ""
+    machine_roles: tuple[str, ...] = ()  # roles trusted by machines (trusted_by): no group, nothing in the central stack
 
 
 @dataclass
@@ -169,6 +181,8 @@ class IdentityInput:
 
     doc: SourceDoc | None
     data: dict[str, Any] = field(default_factory=dict)
+    # index of a group in ``groups`` -> its inline policies, checked and in canonical JSON (loader.py)
+    group_inline: dict[int, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
 
 def scope_label(text: str) -> str:
@@ -177,7 +191,11 @@ def scope_label(text: str) -> str:
 
 
 def default_groups_for(role: Any, prefix: str) -> list[GroupDef]:
-    """One group per target entry of the role: an OU path, an account, the tags, the management account."""
+    """One group per target entry of the role: an OU path, an account, the tags, the management account.
+
+    None for a role trusted by machines (``trusted_by``): no person assumes it."""
+    if getattr(role, "trusted_by", ()):
+        return []
     groups = []
     for target in role.include.ou_paths:
         groups.append((scope_label(target.path), Scope(ou_paths=((target.path, target.recursive),))))
@@ -243,6 +261,7 @@ def build_identity(inp: IdentityInput, roles: list[Any], prefix: str, catalog_di
 
     problems: list[SourceError] = []
     role_names = {r.name for r in roles}
+    machines = {r.name: r for r in roles if getattr(r, "trusted_by", ())}
     mode = data.get("mode", "iam_users")
     groups: list[GroupDef] = []
     if data.get("default_groups", True):
@@ -250,17 +269,31 @@ def build_identity(inp: IdentityInput, roles: list[Any], prefix: str, catalog_di
             groups.extend(default_groups_for(role, prefix))
     for index, entry in enumerate(data.get("groups", [])):
         grants = []
-        for g_index, grant in enumerate(entry["grants"]):
+        for g_index, grant in enumerate(entry.get("grants", [])):
             if grant["role"] not in role_names and grant["role"] not in refused:
                 problems.append(SourceError(
                     file, f"group '{entry['name']}' grants role '{grant['role']}', which the catalog does not define; "
                     f"known roles: {listing(grant['role'], role_names)}{did_you_mean(grant['role'], role_names)}",
                     line("groups", index, "grants", g_index, "role"), f"groups.{index}.grants.{g_index}.role"))
+            elif grant["role"] in machines:
+                problems.append(SourceError(
+                    file, f"group '{entry['name']}' grants role '{grant['role']}', which is trusted by machines "
+                    f"(trusted_by in {machines[grant['role']].source}), not people: no group of the central account can "
+                    "assume it. Remove the grant, or define a separate role for people",
+                    line("groups", index, "grants", g_index, "role"), f"groups.{index}.grants.{g_index}.role"))
             scope = grant.get("scope") or {}
             ou_scope = tuple((p.strip("/"), True) for p in scope.get("ou_paths", []))
             where = f"{file}:{line('groups', index, 'grants', g_index, 'scope') or line('groups', index, 'grants', g_index) or 1}"
             grants.append(Grant(grant["role"], Scope(ou_scope, tuple(scope.get("accounts", []))), where))
-        groups.append(GroupDef(entry["name"], tuple(grants), f"{file}:{line('groups', index, 'name') or 1}", entry.get("description", "")))
+        managed = tuple(entry.get("managed_policies", []))
+        inline = inp.group_inline.get(index, ())
+        if not grants and not managed and not entry.get("inline_policies"):
+            problems.append(SourceError(
+                file, f"group '{entry['name']}' gives nothing: add grants (roles its members may assume in the member "
+                "accounts), or managed_policies / inline_policies (what they may do in the central account)",
+                line("groups", index, "name"), f"groups.{index}"))
+        groups.append(GroupDef(entry["name"], tuple(grants), f"{file}:{line('groups', index, 'name') or 1}", entry.get("description", ""),
+                               managed_policies=managed, inline_policies=inline))
     by_name = {g.name.lower(): i for i, g in enumerate(groups) if not g.default}
     for role in roles:
         for group_name in role.assumable_by:
@@ -270,8 +303,7 @@ def build_identity(inp: IdentityInput, roles: list[Any], prefix: str, catalog_di
                     role.source, f"role '{role.name}' is assumable_by group '{group_name}', which identity.yml does not define; "
                     "add it under groups (or use the default groups)", field_path="assumable_by"))
                 continue
-            group = groups[index]
-            groups[index] = GroupDef(group.name, group.grants + (Grant(role.name),), group.source, group.description, group.default)
+            groups[index] = replace(groups[index], grants=groups[index].grants + (Grant(role.name),))
     names: dict[str, GroupDef] = {}
     for group in groups:
         if group.name.lower() in names:
@@ -302,6 +334,14 @@ def build_identity(inp: IdentityInput, roles: list[Any], prefix: str, catalog_di
         for g_index, group_name in enumerate(entry.get("groups", [])):
             if group_name.lower() not in names and not any(group_name.lower().startswith(f"{prefix}-{r}-".lower()) for r in refused):
                 where = line("users", index, "groups", g_index)
+                machine = next((m for m in machines.values() if group_name.lower().startswith(f"{prefix}-{m.name}-".lower())), None)
+                if machine is not None:
+                    problems.append(SourceError(
+                        file, f"user '{entry['name']}' joins group '{group_name}', but role '{machine.name}' is trusted by "
+                        f"machines (trusted_by in {machine.source}), not people: it has no group in the central account. "
+                        "Remove the group from the user, or define a separate role for people", where,
+                        f"users.{index}.groups.{g_index}"))
+                    continue
                 explained = _missing_default_group(group_name, roles, prefix, f"user '{entry['name']}' ({file}:{where or 1})")
                 problems.append(explained or SourceError(
                     file, f"user '{entry['name']}' joins group '{group_name}', which does not exist; "
@@ -341,4 +381,5 @@ def build_identity(inp: IdentityInput, roles: list[Any], prefix: str, catalog_di
             saml = SamlDef(spec["provider_name"], spec["metadata_file"], metadata, int(spec.get("max_session_duration", 3600)))
     elif data.get("saml"):
         problems.append(SourceError(file, "a 'saml' section needs mode: saml", line("saml"), "saml"))
-    return Identity(mode, bool(data.get("default_groups", True)), tuple(groups), tuple(users), saml, file), problems
+    return Identity(mode, bool(data.get("default_groups", True)), tuple(groups), tuple(users), saml, file,
+                    tuple(sorted(machines))), problems

@@ -29,7 +29,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .managed_policies import AWS_MANAGED_POLICY_PATHS, POLICY_LIST
-from .identity import IAM_NAME_CHARS, IDENTITY_SCHEMA, Identity, IdentityInput, build_identity
+from .identity import (
+    GROUP_INLINE_MAX_CHARS,
+    GROUP_WAIVERS,
+    IAM_NAME_CHARS,
+    IDENTITY_SCHEMA,
+    MAX_GROUP_MANAGED_POLICIES,
+    Identity,
+    IdentityInput,
+    build_identity,
+)
+from .trusted import ACCOUNT_ID, TrustedPrincipal, role_pattern_problem, service_problem
 from .yamlsource import SourceDoc, SourceError, closest, did_you_mean, load_yaml_file
 
 try:
@@ -61,6 +71,7 @@ WAIVERS = {
     "allow-not-resource": "an Allow statement with NotResource (it allows every resource not listed)",
     "unknown-action": "actions or services that the IAM data of orgiam's policy checker (parliament) does not know yet",
 }
+assert set(GROUP_WAIVERS) == set(WAIVERS), "identity.yml groups take the waivers roles take"
 MAX_ROLE_NAME = 64
 MAX_PATH = 512
 DEFAULT_ROLE_PATH = "/orgiam/"
@@ -87,6 +98,16 @@ _selector_props = {
     "ou_paths": {"type": "array", "items": _ou_path_entry},
     "accounts": _string_list,
     "tags": _tag_selector,
+}
+
+_trusted_entry = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "account": {"type": "string", "minLength": 1, "description": "an account of the organization, by name or id"},
+        "role": {"type": "string", "minLength": 1, "description": "role name or path pattern in that account: pipeline/*"},
+        "service": {"type": "string", "minLength": 1, "description": "an AWS service principal orgiam knows"},
+    },
 }
 
 SETTINGS_SCHEMA: dict[str, Any] = {
@@ -153,6 +174,8 @@ ROLE_SCHEMA: dict[str, Any] = {
         "permissions_boundary": {"type": "string", "minLength": 1},
         "max_session_duration": {"type": "integer", "minimum": 3600, "maximum": 43200},
         "mfa_required": {"type": "boolean"},
+        # machines instead of people: roles of the organization's accounts, whole accounts, AWS services (catalog/trusted.py)
+        "trusted_by": {"type": "array", "minItems": 1, "items": _trusted_entry},
         "tags": {"type": "object", "additionalProperties": {"type": "string"}},
         "waivers": {"type": "array", "uniqueItems": True, "items": {"enum": sorted(WAIVERS)},
                     "description": "checks this role's policies may skip, each on purpose (docs/catalog.md)"},
@@ -227,6 +250,14 @@ class RoleDef:
     exclude: Selector = Selector()
     management_account: bool = False
     waivers: tuple[str, ...] = ()  # checks its policies skip on purpose (WAIVERS)
+    # machines that assume it instead of people (catalog/trusted.py); resolve() sets each entry's account id
+    trusted_by: tuple[TrustedPrincipal, ...] = ()
+    organization_id: str = ""  # set by resolve() on a machine role: the organization its trusted accounts are in
+
+    @property
+    def is_machine(self) -> bool:
+        """Trusted by machines (``trusted_by``), not by the central account's people: no group, no MFA."""
+        return bool(self.trusted_by)
 
 
 @dataclass(frozen=True)
@@ -425,6 +456,7 @@ class _Waivers:
 
     granted: frozenset[str] = frozenset()
     used: set[str] = field(default_factory=set)
+    owner: str = "role"  # what the waivers are written on, for the messages: a role, or an identity.yml group
 
     def allows(self, waiver: str) -> bool:
         if waiver in self.granted:
@@ -527,12 +559,12 @@ def _statement_problems(doc: SourceDoc, path: tuple[Any, ...], statement: Any, w
     if effect == "Allow" and "NotAction" in statement and not waivers.allows("allow-not-action"):
         problems.append(problem(
             "an Allow statement with NotAction allows every action it does not list, also those AWS adds later; "
-            "list the actions under Action instead, or, if this is intended, add 'waivers: [allow-not-action]' to the role",
+            "list the actions under Action instead, or, if this is intended, add 'waivers: [allow-not-action]' to the " + waivers.owner,
             "NotAction"))
     if effect == "Allow" and "NotResource" in statement and not waivers.allows("allow-not-resource"):
         problems.append(problem(
             "an Allow statement with NotResource allows every resource it does not list; list the resources under "
-            "Resource instead, or, if this is intended, add 'waivers: [allow-not-resource]' to the role", "NotResource"))
+            "Resource instead, or, if this is intended, add 'waivers: [allow-not-resource]' to the " + waivers.owner, "NotResource"))
     if structure_ok:
         problems.extend(_iam_data_problems(doc, path, statement, waivers))
     return problems
@@ -639,7 +671,7 @@ def _iam_data_problems(doc: SourceDoc, path: tuple[Any, ...], statement: dict[st
         problems.append(SourceError(
             doc.file, f"unknown {what} '{action}'{hint or '.'} Fix the spelling; if AWS added it after "
             f"the IAM data of parliament {checker.__version__} and botocore {_botocore_version()}, add 'waivers: [unknown-action]' "
-            "to the role", doc.line_of(path + (element, index)) if isinstance(statement[element], list) else doc.line_of(path + (element,)),
+            f"to the {waivers.owner}", doc.line_of(path + (element, index)) if isinstance(statement[element], list) else doc.line_of(path + (element,)),
             f"{spot}.{element}"))
     if "Condition" in statement:
         problems.extend(_condition_findings(doc, path, statement["Condition"], checker))
@@ -928,6 +960,7 @@ def _role_from(doc: SourceDoc, base: tuple[Any, ...], data: dict[str, Any], defa
     if description:
         problems.append(SourceError(doc.file, description, *at("description")))
     problems.extend(tag_problems(doc, base + ("tags",), data.get("tags") or {}, "role"))
+    trusted = _trusted_by(doc, base, data, problems)
     targets = data.get("targets") or {}
     role = RoleDef(
         name=data["name"],
@@ -941,12 +974,13 @@ def _role_from(doc: SourceDoc, base: tuple[Any, ...], data: dict[str, Any], defa
         assumable_by=tuple(data.get("assumable_by", [])),
         permissions_boundary=data.get("permissions_boundary", ""),
         max_session_duration=int(data.get("max_session_duration", 3600)),
-        mfa_required=bool(data.get("mfa_required", True)),
+        mfa_required=bool(data.get("mfa_required", not trusted)),  # machines cannot present MFA
         tags=tuple(sorted((str(k), str(v)) for k, v in (data.get("tags") or {}).items())),
         include=_selector(targets),
         exclude=_selector(targets.get("exclude")),
         management_account=bool(targets.get("management_account", False)),
         waivers=tuple(sorted(waivers.granted)),
+        trusted_by=trusted,
     )
     if role.include.is_empty() and not role.management_account:
         problems.append(
@@ -959,6 +993,71 @@ def _role_from(doc: SourceDoc, base: tuple[Any, ...], data: dict[str, Any], defa
     if len(role.path) + len(role.name) > MAX_PATH:
         problems.append(SourceError(doc.file, "path and name together exceed IAM's 512 characters", *at("path")))
     return role, problems
+
+
+def _trusted_by(doc: SourceDoc, base: tuple[Any, ...], data: dict[str, Any], problems: list[SourceError]) -> tuple[TrustedPrincipal, ...]:
+    """A role's ``trusted_by``: machines that assume it instead of people (catalog/trusted.py). Accounts are
+    resolved against the organization later (resolve.py); here, the shape of each entry."""
+    entries = data.get("trusted_by") or []
+    if not entries:
+        return ()
+
+    def at(*parts: Any) -> tuple[int | None, str]:
+        spot = base + parts
+        return doc.line_of(spot), ".".join(map(str, spot))
+
+    if data.get("mfa_required") is True:
+        problems.append(SourceError(
+            doc.file, "a role with trusted_by is assumed by machines, which cannot present MFA: mfa_required: true would "
+            "lock them out; remove mfa_required (machine roles never ask for MFA), or remove trusted_by to let people "
+            "of the central account assume the role", *at("mfa_required")))
+    if data.get("assumable_by"):
+        problems.append(SourceError(
+            doc.file, "a role with trusted_by is trusted by machines instead of people: no group of the central account "
+            "can assume it, so assumable_by grants nothing; remove assumable_by, or define a separate role for people",
+            *at("assumable_by")))
+    trusted: list[TrustedPrincipal] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    for index, entry in enumerate(entries):
+        line, where = at("trusted_by", index)
+        account, role, service = entry.get("account", ""), entry.get("role", ""), entry.get("service", "")
+        if bool(account) == bool(service):
+            problems.append(SourceError(
+                doc.file, "each trusted_by entry names either an account (with a role pattern, or alone for the whole "
+                "account) or a service, e.g. {account: Deployments, role: \"pipeline/*\"} or "
+                "{service: cloudformation.amazonaws.com}", line, where))
+            continue
+        if service and role:
+            problems.append(SourceError(doc.file, f"a role pattern applies to an account, not to service {service}; "
+                                        "remove role, or write the account it belongs to", *at("trusted_by", index, "role")))
+            continue
+        if service:
+            problem = service_problem(service)
+            if problem:
+                problems.append(SourceError(doc.file, problem, *at("trusted_by", index, "service")))
+                continue
+        if account and any(c in account for c in "*?"):
+            problems.append(SourceError(
+                doc.file, f"account '{account}': orgiam never trusts a wildcard principal; name one account of the "
+                "organization (its name or 12-digit id), and restrict it with role: if only some of its roles may assume "
+                "this role", *at("trusted_by", index, "account")))
+            continue
+        if account and account.isdigit() and not ACCOUNT_ID.match(account):
+            problems.append(SourceError(doc.file, f"account '{account}' is neither a 12-digit account id nor a name; "
+                                        "check the digits (quote an id: \"111122223333\")", *at("trusted_by", index, "account")))
+            continue
+        if role:
+            problem = role_pattern_problem(role)
+            if problem:
+                problems.append(SourceError(doc.file, problem, *at("trusted_by", index, "role")))
+                continue
+        key = (account.lower(), role.strip("/"), service)
+        if key in seen:
+            problems.append(SourceError(doc.file, f"the same principal is already trusted by entry {seen[key]}; keep one", line, where))
+            continue
+        seen[key] = index
+        trusted.append(TrustedPrincipal(account=account, role=role.strip("/"), service=service, source=f"{doc.file}:{line or 1}"))
+    return tuple(trusted)
 
 
 def load_catalog(directory: str) -> Catalog:
@@ -1075,4 +1174,39 @@ def _load_identity(directory: str) -> tuple[IdentityInput | None, list[SourceErr
         return None, problems
     for index, user in enumerate(doc.data.get("users", [])):
         problems.extend(tag_problems(doc, ("users", index, "tags"), user.get("tags") or {}, "user"))
-    return (None, problems) if problems else (IdentityInput(doc, doc.data), [])
+    group_inline = {}
+    for index, group in enumerate(doc.data.get("groups", [])):
+        group_inline[index] = _group_policies(doc, index, group, problems)
+    return (None, problems) if problems else (IdentityInput(doc, doc.data, group_inline), [])
+
+
+def _group_policies(doc: SourceDoc, index: int, group: dict[str, Any], problems: list[SourceError]) -> tuple[tuple[str, str], ...]:
+    """An identity.yml group's own permissions in the central account, checked as a role's are; its inline policies
+    in canonical JSON. IAM's quotas: 10 managed policies on a group (its assume-role policies count), 5,120
+    characters of inline policies together."""
+    base = ("groups", index)
+
+    def at(*parts: Any) -> tuple[int | None, str]:
+        spot = base + parts
+        return doc.line_of(spot), ".".join(map(str, spot))
+
+    waivers = _Waivers(frozenset(group.get("waivers", [])), owner="group")
+    inline = _policy_field(doc, base, group, "inline_policies", GROUP_INLINE_MAX_CHARS, problems, waivers)
+    if sum(len(text) for _, text in inline) > GROUP_INLINE_MAX_CHARS:
+        problems.append(SourceError(doc.file, f"inline policies together exceed IAM's {GROUP_INLINE_MAX_CHARS} characters for a "
+                                    "group; move some statements to a customer managed policy and name its ARN under "
+                                    "managed_policies", *at("inline_policies")))
+    for waiver in sorted(waivers.granted - waivers.used):
+        problems.append(SourceError(doc.file, f"waiver '{waiver}' waives nothing in this group's policies; remove it", *at("waivers")))
+    managed = group.get("managed_policies", [])
+    for m_index, reference in enumerate(managed):
+        problem = check_policy_reference(reference)
+        if problem:
+            problems.append(SourceError(doc.file, problem, *at("managed_policies", m_index)))
+    room = MAX_GROUP_MANAGED_POLICIES - (1 if group.get("grants") else 0)
+    if len(managed) > room:
+        why = " and one is kept for the policy that lets it assume its roles (<group>-assume-1)" if group.get("grants") else ""
+        problems.append(SourceError(doc.file, f"{len(managed)} managed policies: IAM attaches at most {MAX_GROUP_MANAGED_POLICIES} "
+                                    f"to a group{why}; keep at most {room}, or combine some into one policy",
+                                    *at("managed_policies")))
+    return inline
