@@ -61,9 +61,11 @@ ORGANIZATION = [
     Account("000000000004", "Payments Prod", "Workloads/Prod", tags=(("Environment", "prod"),)),
     Account("000000000005", "Payments Dev", "Workloads/SDLC", tags=(("Environment", "dev"),)),
     Account("000000000006", "Sandbox One", "Sandbox"),
+    Account("000000000008", "Deployments", "Deployments"),
     Account("000000000007", "Legacy", "Suspended", status="SUSPENDED"),
 ]
-OU_PATHS = ["Security", "Workloads", "Workloads/Prod", "Workloads/SDLC", "Sandbox", "Suspended", "Transitional"]
+ORGANIZATION_ID = "o-exampleorg1"
+OU_PATHS = ["Security", "Workloads", "Workloads/Prod", "Workloads/SDLC", "Sandbox", "Deployments", "Suspended", "Transitional"]
 
 BIG_ORGANIZATION = ORGANIZATION + [Account(f"2{i:011d}", f"Team {i:04d} Prod", "Workloads/Prod") for i in range(1000)]
 
@@ -80,6 +82,7 @@ class Case:
     stage: str = "load"
     accounts: list[Account] | None = None  # instead of ORGANIZATION
     note: str = ""
+    organization_id: str = ORGANIZATION_ID  # as the inventory gives it
 
 
 def role_file(body: str, name: str = "roles/extra.yml") -> dict[str, str]:
@@ -125,6 +128,12 @@ def tags(count: int) -> str:
 def many_roles(count: int, extra: Callable[[int], str] = lambda i: "") -> dict[str, str]:
     body = "roles:\n" + "".join(f"  - name: Many{i:03d}\n{extra(i)}    targets: {{accounts: [Log Archive]}}\n" for i in range(count))
     return role_file(body, "roles/many.yml")
+
+
+def machine(entries: str, trusted: str = "trusted_by:\n", extra: str = "") -> dict[str, str]:
+    """A machine role, Deployer, trusted by ``entries`` (YAML list items under trusted_by, from line 5)."""
+    return role_file(f"name: Deployer\n{extra}targets: {{ou_paths: [Workloads]}}\nmanaged_policies: [PowerUserAccess]\n"
+                     f"{trusted}{entries}", "roles/deployer.yml")
 
 
 LONG_OU = "A" * 60
@@ -335,12 +344,89 @@ CASES: list[Case] = [
          "roles/extra.yml:2"),
     Case("waiver-does-not-cover-other-check", inline(allow(Action=None, NotAction="iam:*"), waivers="waivers: [unknown-action]\n"),
          ("waivers: [allow-not-action]", "waiver 'unknown-action' waives nothing"), "roles/extra.yml"),
+    # -- machine roles (trusted_by) --------------------------------------------------------------------
+    Case("machine-unknown-service", machine("  - {service: cloudfromation.amazonaws.com}\n"),
+         ("field 'trusted_by.0.service'", "service 'cloudfromation.amazonaws.com' is not one orgiam knows",
+          "known services: cloudformation.amazonaws.com, codebuild.amazonaws.com"), "roles/deployer.yml:5"),
+    Case("machine-wildcard-account", machine("  - {account: '*', role: 'pipeline/*'}\n"),
+         ("field 'trusted_by.0.account'", "never trusts a wildcard principal", "name one account of the organization"),
+         "roles/deployer.yml:5"),
+    Case("machine-account-pattern", machine("  - {account: '1111*'}\n"), ("never trusts a wildcard principal",), "roles/deployer.yml:5"),
+    Case("machine-account-and-service", machine("  - {account: Deployments, service: codebuild.amazonaws.com}\n"),
+         ("field 'trusted_by.0'", "either an account", "or a service"), "roles/deployer.yml:5"),
+    Case("machine-role-without-account", machine("  - {role: 'pipeline/*'}\n"), ("field 'trusted_by.0'", "either an account"),
+         "roles/deployer.yml:5"),
+    Case("machine-service-with-role", machine("  - {service: codebuild.amazonaws.com, role: build}\n"),
+         ("field 'trusted_by.0.role'", "applies to an account, not to service"), "roles/deployer.yml:5"),
+    Case("machine-role-pattern-characters", machine("  - {account: Deployments, role: 'pipeline builds/*'}\n"),
+         ("field 'trusted_by.0.role'", "role pattern 'pipeline builds/*'", "e.g. pipeline/*"), "roles/deployer.yml:5"),
+    Case("machine-unknown-key", machine("  - {acount: Deployments}\n"), ("unknown key 'acount'", "account, role, service"),
+         "roles/deployer.yml:5"),
+    Case("machine-empty-list", machine("", trusted="trusted_by: []\n"), ("field 'trusted_by'", "the list is empty"), "roles/deployer.yml:4"),
+    Case("machine-account-id-number", machine("  - {account: 111122223333}\n"), ("field 'trusted_by.0.account'", 'quote it'),
+         "roles/deployer.yml:5"),
+    Case("machine-account-short-id", machine("  - {account: '11112222333'}\n"), ("neither a 12-digit account id nor a name",),
+         "roles/deployer.yml:5"),
+    Case("machine-duplicate", machine("  - {account: Deployments, role: 'pipeline/*'}\n  - {account: deployments, role: '/pipeline/*'}\n"),
+         ("already trusted by entry 0", "keep one"), "roles/deployer.yml:6"),
+    Case("machine-mfa-required", machine("  - {account: Deployments, role: 'pipeline/*'}\n", extra="mfa_required: true\n"),
+         ("field 'mfa_required'", "cannot present MFA", "remove mfa_required"), "roles/deployer.yml:2"),
+    Case("machine-assumable-by", {**machine("  - {account: Deployments, role: 'pipeline/*'}\n", extra="assumable_by: [platform-engineers]\n")},
+         ("field 'assumable_by'", "no group of the central account can assume it"), "roles/deployer.yml:2"),
+    Case("machine-granted-to-a-group", {**machine("  - {service: cloudformation.amazonaws.com}\n"),
+                                        **identity("groups:\n  - name: ops\n    grants: [{role: Deployer}]\n")},
+         ("group 'ops' grants role 'Deployer', which is trusted by machines", "roles/deployer.yml", "Remove the grant"), "identity.yml:3"),
+    Case("machine-default-group-joined", {**machine("  - {service: cloudformation.amazonaws.com}\n"),
+                                          **identity("users:\n  - {name: carol, groups: [orgiam-Deployer-Workloads]}\n")},
+         ("user 'carol' joins group 'orgiam-Deployer-Workloads'", "trusted by machines", "roles/deployer.yml:1", "has no group",
+          "field 'users.0.groups.0'"), "identity.yml:2"),
+    Case("machine-unknown-account", machine("  - {account: Deploiments, role: 'pipeline/*'}\n"),
+         ("role 'Deployer' is trusted by account 'Deploiments'", "did you mean 'Deployments'", "only accounts of this organization"),
+         "roles/deployer.yml:5", stage="resolve"),
+    Case("machine-unknown-account-id", machine("  - {account: '999999999999'}\n"),
+         ("trusted by account '999999999999'", "not in the inventory"), "roles/deployer.yml:5", stage="resolve"),
+    Case("machine-without-organization-id", machine("  - {account: Deployments}\n"),
+         ("the organization's id is unknown", "orgiam.aws.organization inventory plugin"), "roles/deployer.yml", stage="resolve",
+         organization_id=""),
+    # -- identity.yml groups' own permissions in the central account -----------------------------------
+    Case("group-policy-typo", identity("groups:\n  - name: ops\n    managed_policies: [SecurityAudt]\n"),
+         ("field 'groups.0.managed_policies.0'", "did you mean 'SecurityAudit'"), "identity.yml:3"),
+    Case("group-policy-bad-arn", identity("groups:\n  - name: ops\n    managed_policies: ['arn:aws:iam:policy/X']\n"),
+         ("is not a policy ARN",), "identity.yml:3"),
+    Case("group-too-many-managed", identity("groups:\n  - name: ops\n    grants: [{role: ReadOnly}]\n    managed_policies: ["
+                                            + ", ".join(["ReadOnlyAccess", "ViewOnlyAccess", "SecurityAudit", "AdministratorAccess",
+                                                         "PowerUserAccess", "IAMReadOnlyAccess", "AmazonS3ReadOnlyAccess",
+                                                         "AmazonEC2ReadOnlyAccess", "AWSSupportAccess", "AmazonRDSReadOnlyAccess"]) + "]\n"),
+         ("10 managed policies", "at most 10 to a group", "kept for the policy that lets it assume its roles", "keep at most 9"),
+         "identity.yml:4"),
+    Case("group-inline-unknown-action", identity("groups:\n  - name: ops\n    inline_policies:\n      logs: "
+                                                 + json.dumps({"Statement": [allow(Action="logs:GetLogEventz", Resource="*")]}) + "\n"),
+         ("field 'groups.0.inline_policies.logs.Statement.0.Action'", "did you mean 'logs:GetLogEvents'", "to the group"), "identity.yml:4"),
+    Case("group-inline-not-action", identity("groups:\n  - name: ops\n    inline_policies:\n      most: "
+                                             + json.dumps({"Statement": [allow(Action=None, NotAction="iam:*", Resource="*")]}) + "\n"),
+         ("NotAction", "add 'waivers: [allow-not-action]' to the group"), "identity.yml:4"),
+    Case("group-inline-too-large", identity("groups:\n  - name: ops\n    inline_policies:\n" + "".join(
+        f"      p{i}: {json.dumps({'Statement': [allow(Resource=[f'arn:aws:s3:::bucket-{i}-{j:04d}/*' for j in range(60)])]})}\n"
+        for i in range(3))), ("exceed IAM's 5120 characters for a group",), "identity.yml:4"),
+    Case("group-waiver-unused", identity("groups:\n  - name: ops\n    waivers: [unknown-action]\n    managed_policies: [SecurityAudit]\n"),
+         ("waiver 'unknown-action' waives nothing in this group's policies",), "identity.yml:3"),
+    Case("group-inline-principal", identity("groups:\n  - name: ops\n    inline_policies:\n      p: "
+                                            + json.dumps({"Statement": [allow(Principal="*")]}) + "\n"),
+         ("cannot name a Principal",), "identity.yml:4"),
+    Case("limits-group-assume-and-own-policies", {
+        **identity("groups:\n  - name: wide\n    managed_policies: [ReadOnlyAccess, ViewOnlyAccess, SecurityAudit, AWSSupportAccess, "
+                   "IAMReadOnlyAccess, AmazonS3ReadOnlyAccess, AmazonEC2ReadOnlyAccess, AmazonRDSReadOnlyAccess]\n"
+                   "    grants: [{role: ReadOnly}]\n")},
+         ("group 'wide' would need 3 assume-role policies", "and its own 8 (managed_policies)", "11 managed policies",
+          "Split its grants"), "identity.yml:2", stage="limits", accounts=ORGANIZATION + [
+             Account(f"3{i:011d}", f"Wide {i:03d}", "Workloads/Prod") for i in range(250)]),
     # -- identity.yml ----------------------------------------------------------------------------------
     Case("identity-unknown-key", identity("mode: iam_users\nshoe_size: 42\n"), ("unknown key 'shoe_size'",), "identity.yml:2"),
     Case("identity-mode", identity("mode: ldap\n"), ("'ldap' is not one of: iam_users, saml",), "identity.yml:1"),
     Case("identity-grant-unknown-role", identity("groups:\n  - name: ops\n    grants: [{role: ReadOnyl}]\n"),
          ("grants role 'ReadOnyl'", "did you mean 'ReadOnly'"), "identity.yml:3"),
-    Case("identity-group-without-grants", identity("groups:\n  - name: ops\n"), ("'grants' is a required property",), "identity.yml:2"),
+    Case("identity-group-without-grants", identity("groups:\n  - name: ops\n"), ("group 'ops' gives nothing", "add grants",
+                                                                                  "managed_policies / inline_policies"), "identity.yml:2"),
     Case("identity-group-empty-grants", identity("groups:\n  - name: ops\n    grants: []\n"), ("field 'groups.0.grants'", "the list is empty"), "identity.yml:3"),
     Case("identity-group-non-ascii", identity("groups:\n  - name: opérations\n    grants: [{role: ReadOnly}]\n"),
          ("field 'groups.0.name'", "U+00E9"), "identity.yml:2"),

@@ -67,10 +67,10 @@ def run_case(case: Case, directory: Path) -> CatalogError:
     ou_paths = sorted(set(OU_PATHS) | {a.ou_path for a in accounts if a.ou_path})
     if case.stage == "resolve":
         with pytest.raises(CatalogError) as raised:
-            resolve(catalog, accounts, ou_paths)
+            resolve(catalog, accounts, ou_paths, case.organization_id)
         return raised.value
     assert case.stage == "limits", case.stage
-    problems = template_problems(catalog, resolve(catalog, accounts, ou_paths))
+    problems = template_problems(catalog, resolve(catalog, accounts, ou_paths, case.organization_id))
     assert problems, "the member templates were expected to be over CloudFormation's limits"
     return CatalogError(problems)
 

@@ -93,3 +93,28 @@ def test_the_function_is_pure_and_json_serialisable_input_stays_unchanged():
     before = json.dumps([r.name for r in catalog_roles])
     problems(catalog_roles)
     assert json.dumps([r.name for r in catalog_roles]) == before
+
+
+def test_a_groups_assume_role_policies_and_its_own_count_together():
+    """Before any AWS call: the assume-role policies a group needs for every ARN it would grant, plus its own managed
+    policies, against IAM's 10 a group; machine roles are never granted, so they never count."""
+    from ansible_collections.orgiam.aws.plugins.module_utils.catalog.identity import Grant, GroupDef, Identity
+    from ansible_collections.orgiam.aws.plugins.module_utils.catalog.trusted import TrustedPrincipal
+
+    people = roles(1)
+    machine = RoleDef(name="Deployer", source="roles/deployer.yml:1", include=WORKLOADS, mfa_required=False,
+                      trusted_by=(TrustedPrincipal(service="cloudformation.amazonaws.com"),))
+
+    def group_problems(own: int, accounts: int):
+        group = GroupDef("wide", (Grant("Role000"),), source="identity.yml:2",
+                         managed_policies=tuple(f"arn:aws:iam::aws:policy/P{i}" for i in range(own)))
+        catalog = Catalog("x", Settings(central_account="Security", template_bucket="orgiam-templates"), people + (machine,),
+                          Identity(groups=(group,), machine_roles=("Deployer",)))
+        return limits.group_problems(catalog, resolve(catalog, organization(accounts), ["Security", "Workloads"]))
+
+    assert group_problems(own=9, accounts=50) == []  # one assume-role policy and nine of its own
+    (problem,) = group_problems(own=9, accounts=200)
+    assert problem.file == "identity.yml:2" and problem.field_path == "managed_policies"
+    assert "would need 2 assume-role policies for the 200 role ARNs it grants and its own 9" in problem.message
+    (problem,) = group_problems(own=0, accounts=1600)
+    assert problem.field_path == "grants" and "over the 10 IAM attaches to a group" in problem.message

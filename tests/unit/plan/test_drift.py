@@ -16,6 +16,7 @@ import pytest
 from ansible_collections.orgiam.aws.plugins.module_utils.aws.iam_state import parse_document
 from ansible_collections.orgiam.aws.plugins.module_utils.catalog import RoleDef
 from ansible_collections.orgiam.aws.plugins.module_utils.catalog.identity import GroupDef, Identity, SamlDef, UserDef
+from ansible_collections.orgiam.aws.plugins.module_utils.catalog.trusted import TrustedPrincipal
 from ansible_collections.orgiam.aws.plugins.module_utils.plan.drift import Drift, compare, documents_equal, expected_state, show
 from ansible_collections.orgiam.aws.plugins.module_utils.render.central import central_template
 from ansible_collections.orgiam.aws.plugins.module_utils.render.member import member_template
@@ -284,3 +285,84 @@ def test_a_change_in_two_places_shows_the_smallest_part_holding_both():
     mfa = '{"Bool": {"aws:MultiFactorAuthPresent": "true"}}'
     assert drift.line() == ('~ AWS::IAM::Role ReadOnly: AssumeRolePolicyDocument: {"Principal": {"AWS": "*"}} -> '
                             f'{{"Principal": {{"AWS": "{ROOT}"}}, "Condition": {mfa}}}')
+
+
+# --- machine roles and the central groups' own permissions ------------------------------------------------
+
+ORG = "o-abcdef1234"
+DEPLOYMENTS = "333333333333"
+DEPLOYER = RoleDef(
+    name="Deployer", source="deployer.yml", managed_policies=("PowerUserAccess",), mfa_required=False, external_id="ext-1",
+    organization_id=ORG, trusted_by=(
+        TrustedPrincipal(account="Deployments", role="pipeline/*", account_id=DEPLOYMENTS),
+        TrustedPrincipal(account="Deployments", role="release", account_id=DEPLOYMENTS),
+        TrustedPrincipal(account="Tools", account_id="444444444444"),
+        TrustedPrincipal(service="cloudformation.amazonaws.com"),
+        TrustedPrincipal(service="lambda.amazonaws.com"),
+        TrustedPrincipal(service="codebuild.amazonaws.com")))
+
+
+def machines() -> dict:
+    return expected_state(member_template([DEPLOYER, READ_ONLY], CENTRAL, MEMBER), MEMBER)
+
+
+def auditors() -> dict:
+    group = GroupDef("auditors", (), managed_policies=("SecurityAudit", "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"),
+                     inline_policies=(("logs", ALLOW_LOGS),))
+    grants = {"auditors": [f"arn:aws:iam::{MEMBER}:role/orgiam/ReadOnly"]}
+    return expected_state(central_template(grants, {}, Identity(groups=(group,)), "orgiam", "/orgiam/"), CENTRAL)
+
+
+def as_iam_may_return(document: dict) -> dict:
+    """The same trust policy as IAM may give it back: statements and lists in another order, one value as a
+    one-element list, an account id for its root."""
+    returned = copy.deepcopy(document)
+    returned["Statement"].reverse()
+    for statement in returned["Statement"]:
+        for kind, values in statement["Principal"].items():
+            statement["Principal"][kind] = list(reversed(values)) if isinstance(values, list) else [values]
+        for block in statement.get("Condition", {}).values():
+            for key, values in block.items():
+                block[key] = list(reversed(values)) if isinstance(values, list) else [values]
+    last = returned["Statement"][-1]  # OrganizationRoles, first as rendered
+    last["Principal"]["AWS"] = [arn.split(":")[4] for arn in last["Principal"]["AWS"]]
+    return returned
+
+
+def test_a_machine_roles_trust_policy_read_back_in_another_shape_is_no_drift():
+    expected = machines()
+    live = live_of(expected)
+    trust = by_name(live, "Deployer")["Properties"]["AssumeRolePolicyDocument"]
+    assert {s["Sid"] for s in trust["Statement"]} == {"OrganizationRoles", "OrganizationAccounts", "AwsServices", "AwsServicesForThisAccount"}
+    by_name(live, "Deployer")["Properties"]["AssumeRolePolicyDocument"] = as_iam_may_return(trust)
+    assert compare(expected, live) == []
+
+
+@pytest.mark.parametrize("edit", [
+    lambda s: s["OrganizationRoles"]["Condition"]["ArnLike"].update({"aws:PrincipalArn": f"arn:aws:iam::{DEPLOYMENTS}:role/*"}),
+    lambda s: s["OrganizationRoles"]["Condition"]["StringEquals"].pop("aws:PrincipalOrgID"),
+    lambda s: s["OrganizationRoles"]["Condition"]["StringEquals"].pop("sts:ExternalId"),
+    lambda s: s["OrganizationAccounts"].update(Principal={"AWS": "*"}),
+    lambda s: s["AwsServices"]["Principal"].update(Service=["cloudformation.amazonaws.com", "lambda.amazonaws.com", "ec2.amazonaws.com"]),
+    lambda s: s["AwsServicesForThisAccount"].pop("Condition"),
+])
+def test_a_machine_roles_trust_widened_by_hand_is_found(edit):
+    expected = machines()
+    live = live_of(expected)
+    trust = by_name(live, "Deployer")["Properties"]["AssumeRolePolicyDocument"]
+    edit({s["Sid"]: s for s in trust["Statement"]})
+    assert found(expected, live) == {("Deployer", "AssumeRolePolicyDocument")}
+
+
+def test_a_groups_own_policies_are_expected_and_compared_like_any_others():
+    expected = auditors()
+    group = by_name(expected, "auditors")["Properties"]
+    assert group["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/SecurityAudit", "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"]
+    assert group["Policies"] == {"logs": json.loads(ALLOW_LOGS)}
+    assert compare(expected, live_of(expected)) == []
+    live = change(live_of(expected), "auditors", "ManagedPolicyArns", ["arn:aws:iam::aws:policy/SecurityAudit"])
+    change(live, "auditors", "Policies", {"logs": {"Version": "2012-10-17", "Statement": []}})
+    assert found(expected, live) == {("auditors", "ManagedPolicyArns"), ("auditors", "Policies[logs]")}
+    gov = expected_state(central_template({}, {}, Identity(groups=(GroupDef("g", (), managed_policies=("SecurityAudit",)),)),
+                                          "orgiam", "/orgiam/"), CENTRAL, "aws-us-gov")
+    assert by_name(gov, "g")["Properties"]["ManagedPolicyArns"] == ["arn:aws-us-gov:iam::aws:policy/SecurityAudit"]

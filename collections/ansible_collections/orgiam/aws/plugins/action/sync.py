@@ -96,7 +96,7 @@ class ActionModule(OrgiamAction):
         catalog_path = os.path.expanduser(str(args["catalog"]))
         try:
             catalog = load_catalog(catalog_path)
-            resolution = resolve(catalog, accounts, ou_paths)
+            resolution = resolve(catalog, accounts, ou_paths, organization_id)
             placement = None
             if catalog.policies:  # where each organization policy goes, from the inventory's root and OU ids
                 placement, problems = policy_targets(catalog.policies, str(task_vars.get("orgiam_root_id") or ""),

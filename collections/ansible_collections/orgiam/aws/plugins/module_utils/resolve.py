@@ -18,6 +18,7 @@ Pure functions, no AWS. Targeting rules (documented in docs/catalog.md):
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -147,6 +148,7 @@ def check_references(catalog: Catalog, accounts: list[Account], ou_paths: Iterab
                             field_path=f"{label}.accounts",
                         )
                     )
+        problems.extend(_trusted_account_problems(role, accounts))
     for group in catalog.identity.groups:
         if group.default:
             continue  # made from the roles' targets, checked above
@@ -166,6 +168,36 @@ def check_references(catalog: Catalog, accounts: list[Account], ou_paths: Iterab
                         field_path="scope.accounts"))
     problems.extend(check_central_account(catalog, accounts))
     return problems
+
+
+def _trusted_account_problems(role: RoleDef, accounts: list[Account]) -> list[SourceError]:
+    """The accounts a machine role trusts (``trusted_by``) must be accounts of the organization."""
+    problems = []
+    for index, entry in enumerate(role.trusted_by):
+        if entry.is_service or find_account(entry.account, accounts) is not None:
+            continue
+        problems.append(SourceError(
+            entry.source or role.source,
+            f"role '{role.name}' is trusted by account '{entry.account}', which is not in the inventory"
+            + _unknown_account(entry.account, accounts)
+            + ". orgiam trusts only accounts of this organization: use an account id or name from `ansible-inventory "
+            "--graph` (an inventory filter may leave it out: widen the filter)",
+            field_path=f"trusted_by.{index}.account"))
+    return problems
+
+
+def _resolved_machine_role(role: RoleDef, accounts: list[Account], organization_id: str) -> RoleDef:
+    """A machine role with the account id of each trusted account and the organization id, as the trust policy needs."""
+    entries = tuple(
+        entry if entry.is_service else dataclasses.replace(entry, account_id=_account_id(entry.account, accounts))
+        for entry in role.trusted_by)
+    return dataclasses.replace(role, trusted_by=entries, organization_id=organization_id)
+
+
+def _account_id(ref: str, accounts: list[Account]) -> str:
+    account = find_account(ref, accounts)
+    assert account is not None  # check_references refused it otherwise
+    return account.id
 
 
 def check_central_account(catalog: Catalog, accounts: list[Account]) -> list[SourceError]:
@@ -193,9 +225,18 @@ def find_account(ref: str, accounts: Iterable[Account]) -> Account | None:
     return None
 
 
-def resolve(catalog: Catalog, accounts: list[Account], ou_paths: Iterable[str] = ()) -> Resolution:
-    """Desired roles for every given account. Raises CatalogError before any AWS call."""
+def resolve(catalog: Catalog, accounts: list[Account], ou_paths: Iterable[str] = (), organization_id: str = "") -> Resolution:
+    """Desired roles for every given account. Raises CatalogError before any AWS call.
+
+    ``organization_id`` (the inventory's ``orgiam_organization_id``) goes into the trust policy of every role trusted
+    by accounts of the organization (``aws:PrincipalOrgID``); such a role cannot be resolved without it."""
     problems = check_references(catalog, accounts, [normalize_ou_path(p) for p in ou_paths])
+    for role in catalog.roles:
+        if not organization_id and any(not entry.is_service for entry in role.trusted_by):
+            problems.append(SourceError(
+                role.source, f"role '{role.name}' trusts accounts of the organization, and the organization's id is "
+                "unknown (the inventory sets orgiam_organization_id): use the orgiam.aws.organization inventory plugin",
+                field_path="trusted_by"))
     central = find_account(catalog.settings.central_account, accounts)
     role_names = {r.name for r in catalog.roles}
     for account in accounts:
@@ -212,13 +253,14 @@ def resolve(catalog: Catalog, accounts: list[Account], ou_paths: Iterable[str] =
         raise CatalogError(problems)
     assert central is not None and central.active
     resolution = Resolution(central=central)
+    resolved = {role.name: _resolved_machine_role(role, accounts, organization_id) for role in catalog.roles if role.is_machine}
     for account in sorted(accounts, key=lambda a: a.id):
         resolution.accounts[account.id] = account
         if not account.active:
             resolution.roles_by_account[account.id] = ()
             continue
         chosen = [
-            role
+            resolved.get(role.name, role)
             for role in catalog.roles
             if (role_targets(role, account) or role.name in account.roles_add) and role.name not in account.roles_remove
         ]

@@ -13,12 +13,13 @@ a third (Identity Center) is one more class and one line in ``BACKENDS``.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from ..catalog import RoleDef
 from ..catalog.identity import GroupDef, Identity
 from ..model import MANAGED_BY_TAG, MANAGED_BY_VALUE
-from .common import POLICY_VERSION, logical_id
+from .common import POLICY_VERSION, logical_id, managed_policy_arn
 
 SAML_AUDIENCE = "https://signin.aws.amazon.com/saml"
 FEDERATED_PATH = "/orgiam/federated/"
@@ -37,7 +38,9 @@ class IdentityBackend:
         return None
 
     def principal(self, group: GroupDef, identity: Identity, group_path: str) -> dict[str, Any]:
-        return {"Type": "AWS::IAM::Group", "Properties": {"GroupName": group.name, "Path": group_path}}
+        properties: dict[str, Any] = {"GroupName": group.name, "Path": group_path}
+        properties.update(central_permissions(group))
+        return {"Type": "AWS::IAM::Group", "Properties": properties}
 
     def grants_need_mfa(self, group: GroupDef, mfa_by_role: dict[str, bool]) -> bool:
         return all(mfa_by_role.get(g.role, True) for g in group.grants)
@@ -99,6 +102,7 @@ class SamlBackend(IdentityBackend):
         return {
             "Type": "AWS::IAM::Role",
             "Properties": {
+                **central_permissions(group),
                 "RoleName": federated_role_name(group.name),
                 "Path": FEDERATED_PATH,
                 "Description": f"orgiam: people of identity-provider group {group.name}",
@@ -133,6 +137,19 @@ BACKENDS: dict[str, IdentityBackend] = {backend.mode: backend for backend in (Id
 
 def backend_for(mode: str) -> IdentityBackend:
     return BACKENDS[mode]
+
+
+def central_permissions(group: GroupDef) -> dict[str, Any]:
+    """The group's own permissions in the central account (identity.yml ``managed_policies``, ``inline_policies``), as
+    properties of its principal. AWS managed policies by name get the stack's partition (``Fn::Sub``)."""
+    properties: dict[str, Any] = {}
+    if group.managed_policies:
+        properties["ManagedPolicyArns"] = [
+            reference if reference.startswith("arn:") else {"Fn::Sub": managed_policy_arn(reference, "${AWS::Partition}")}
+            for reference in sorted(group.managed_policies)]
+    if group.inline_policies:
+        properties["Policies"] = [{"PolicyName": name, "PolicyDocument": json.loads(document)} for name, document in group.inline_policies]
+    return properties
 
 
 def federated_role_name(group: str) -> str:

@@ -1,12 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: orgiam developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""CloudFormation's limits on the member templates, checked before any AWS call.
+"""CloudFormation's limits on the member templates, and IAM's on the central groups, checked before any AWS call.
 
 A pure function: it renders the member template of every account the resolution targets (as the sync
 does, ``render/member.py``) and reports the accounts whose template CloudFormation would refuse, with
 the roles behind it and what to do. Accounts that get the same roles get templates of the same size
 (account ids are all 12 digits), so each set of roles is rendered once, however many accounts share it.
+
+For the central stack, each identity group's managed policies are counted as the sync would attach them
+(``render/central.py``): its assume-role policies for every role ARN it would grant, and its own
+``managed_policies``, at most 10 together (IAM's default quota for a group).
 """
 
 from __future__ import annotations
@@ -15,6 +19,10 @@ from typing import Any
 
 from ..catalog import Catalog, RoleDef, canonical_json
 from ..catalog.yamlsource import SourceError
+from ..resolve import group_grants
+from .central import chunk_assume_policies
+from .common import MAX_POLICIES_PER_GROUP, role_arn
+from .identity import backend_for
 from .member import member_template
 
 # CloudFormation's quotas (the same figures as aws/cloudformation.py, which enforces them at upload time)
@@ -32,7 +40,8 @@ def member_body(roles: tuple[RoleDef, ...], central_id: str, account_id: str, pa
 
 def template_problems(catalog: Catalog, resolution: Any, partition: str = "aws") -> list[SourceError]:
     """Accounts whose member template is over CloudFormation's limits: size (51,200 bytes without
-    ``template_bucket``, 1 MB with it) or 500 resources. One problem per set of roles, naming its accounts."""
+    ``template_bucket``, 1 MB with it) or 500 resources. One problem per set of roles, naming its accounts.
+    First, the identity groups over IAM's managed policies per group (``group_problems``)."""
     central_id = resolution.central.id
     by_roles: dict[tuple[str, ...], list[Any]] = {}
     roles_of: dict[tuple[str, ...], tuple[RoleDef, ...]] = {}
@@ -45,7 +54,7 @@ def template_problems(catalog: Catalog, resolution: Any, partition: str = "aws")
         roles_of.setdefault(key, tuple(roles))
     bucket = catalog.settings.template_bucket
     limit = TEMPLATE_URL_MAX_BYTES if bucket else TEMPLATE_BODY_MAX_BYTES
-    problems = []
+    problems = group_problems(catalog, resolution, partition)
     for key, accounts in by_roles.items():
         roles = roles_of[key]
         template = member_template(roles, central_id, accounts[0].id, partition, catalog.identity.mode)
@@ -76,6 +85,32 @@ def template_problems(catalog: Catalog, resolution: Any, partition: str = "aws")
                     f"the member template of {where} would be {size:,} bytes ({len(roles)} roles), over CloudFormation's "
                     f"{TEMPLATE_URL_MAX_BYTES:,} even through template_bucket: target fewer roles there, or make the "
                     f"largest smaller (fewer or shorter inline policies): {_roles_text(biggest)}", field_path="targets"))
+    return problems
+
+
+def group_problems(catalog: Catalog, resolution: Any, partition: str = "aws") -> list[SourceError]:
+    """Identity groups that would need more than IAM's 10 managed policies: their assume-role policies (for every
+    role ARN the resolution gives them) and their own ``managed_policies``."""
+    deployed: dict[str, list[str]] = {}
+    for account_id, roles in sorted(resolution.roles_by_account.items()):
+        for role in roles:
+            deployed.setdefault(role.name, []).append(role_arn(account_id, role, partition))
+    grants = group_grants(catalog.identity, deployed, resolution.accounts)
+    backend = backend_for(catalog.identity.mode)
+    mfa_by_role = {role.name: role.mfa_required for role in catalog.roles}
+    problems = []
+    for group in catalog.identity.groups:
+        arns = grants.get(group.name) or []
+        assume = len(chunk_assume_policies(arns, backend.grants_need_mfa(group, mfa_by_role))) if arns else 0
+        if assume + len(group.managed_policies) <= MAX_POLICIES_PER_GROUP:
+            continue
+        own = f" and its own {len(group.managed_policies)} (managed_policies)" if group.managed_policies else ""
+        problems.append(SourceError(
+            group.source or catalog.identity.source or "identity.yml",
+            f"group '{group.name}' would need {assume} assume-role policies for the {len(arns)} role ARNs it grants{own}: "
+            f"{assume + len(group.managed_policies)} managed policies, over the {MAX_POLICIES_PER_GROUP} IAM attaches to a "
+            "group. Split its grants with scopes over several groups, or attach fewer managed policies",
+            field_path="managed_policies" if group.managed_policies else "grants"))
     return problems
 
 

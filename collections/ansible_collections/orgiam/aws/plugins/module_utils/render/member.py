@@ -1,10 +1,21 @@
 # -*- coding: utf-8 -*-
 # Copyright: orgiam developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The member stack: one IAM role per catalog role an account gets, trusting only the central account.
+"""The member stack: one IAM role per catalog role an account gets, trusting only the central account,
+or, for a machine role (``trusted_by``), only the machines it names.
 
 What the trust policy asks of the central account's principals (MFA, or a federated role) comes from
-the identity backend (``render/identity.py``).
+the identity backend (``render/identity.py``). A machine role's trust policy (``machine_trust_policy``)
+has up to three kinds of statement, never a wildcard principal:
+
+* ``OrganizationRoles``: roles of named accounts, by name or path pattern. The principal is each
+  account's root and ``ArnLike aws:PrincipalArn`` names the roles (so that the policy is valid before
+  those roles exist, which an ARN principal is not), with ``aws:PrincipalOrgID``;
+* ``OrganizationAccounts``: whole accounts (their root), with ``aws:PrincipalOrgID``;
+* ``AwsServices...``: service principals of ``catalog/trusted.py``, grouped by the confused deputy
+  condition each one takes (``aws:SourceAccount`` of this account, ``aws:SourceOrgID``, or none).
+
+``external_id`` adds ``sts:ExternalId`` to the statements of AWS principals (services never send one).
 """
 
 from __future__ import annotations
@@ -13,12 +24,17 @@ import json
 from typing import Any, Iterable
 
 from ..catalog import RoleDef
+from ..catalog.trusted import SERVICE_PRINCIPALS, SOURCE_ACCOUNT, SOURCE_ORG
 from ..model import MANAGED_BY_TAG, MANAGED_BY_VALUE
 from .common import POLICY_VERSION, ROLE_ARNS_OUTPUT, TEMPLATE_VERSION, logical_id, managed_policy_arn, role_arn
 from .identity import IdentityBackend, backend_for
 
 
-def trust_policy(role: RoleDef, central_account_id: str, partition: str = "aws", backend: IdentityBackend | None = None) -> dict[str, Any]:
+def trust_policy(role: RoleDef, central_account_id: str, partition: str = "aws", backend: IdentityBackend | None = None,
+                 account_id: str = "") -> dict[str, Any]:
+    """The role's trust policy in account ``account_id``: the central account's people, or the role's machines."""
+    if role.trusted_by:
+        return machine_trust_policy(role, account_id, partition)
     backend = backend or backend_for("iam_users")
     statement: dict[str, Any] = {
         "Sid": "CentralAccountPeople",
@@ -34,6 +50,46 @@ def trust_policy(role: RoleDef, central_account_id: str, partition: str = "aws",
     return {"Version": POLICY_VERSION, "Statement": [statement]}
 
 
+def machine_trust_policy(role: RoleDef, account_id: str, partition: str = "aws") -> dict[str, Any]:
+    """The trust policy of a role trusted by machines (see the module's docstring). ``resolve()`` has set the account
+    id of every trusted account and the organization id on ``role``."""
+    org = {"aws:PrincipalOrgID": role.organization_id}
+    if role.external_id:
+        org["sts:ExternalId"] = role.external_id
+    statements: list[dict[str, Any]] = []
+    patterns = sorted({f"arn:{partition}:iam::{e.account_id}:role/{e.role}" for e in role.trusted_by if e.account and e.role})
+    if patterns:
+        roots = sorted({f"arn:{partition}:iam::{e.account_id}:root" for e in role.trusted_by if e.account and e.role})
+        statements.append(_statement("OrganizationRoles", {"AWS": _one_or_list(roots)},
+                                     {"ArnLike": {"aws:PrincipalArn": _one_or_list(patterns)}, "StringEquals": dict(org)}))
+    accounts = sorted({f"arn:{partition}:iam::{e.account_id}:root" for e in role.trusted_by if e.account and not e.role})
+    if accounts:
+        statements.append(_statement("OrganizationAccounts", {"AWS": _one_or_list(accounts)}, {"StringEquals": dict(org)}))
+    by_condition: dict[str, list[str]] = {}
+    for entry in role.trusted_by:
+        if entry.service:
+            by_condition.setdefault(SERVICE_PRINCIPALS[entry.service], []).append(entry.service)
+    for key, services in sorted(by_condition.items()):
+        sid, condition = {
+            "": ("AwsServices", None),
+            SOURCE_ACCOUNT: ("AwsServicesForThisAccount", {"StringEquals": {SOURCE_ACCOUNT: account_id}}),
+            SOURCE_ORG: ("AwsServicesForTheOrganization", {"StringEquals": {SOURCE_ORG: role.organization_id}}),
+        }[key]
+        statements.append(_statement(sid, {"Service": _one_or_list(sorted(set(services)))}, condition))
+    return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def _statement(sid: str, principal: dict[str, Any], condition: dict[str, Any] | None) -> dict[str, Any]:
+    statement: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def _one_or_list(values: list[str]) -> str | list[str]:
+    return values[0] if len(values) == 1 else values
+
+
 def member_template(
     roles: Iterable[RoleDef], central_account_id: str, account_id: str, partition: str = "aws", mode: str = "iam_users"
 ) -> dict[str, Any]:
@@ -44,7 +100,7 @@ def member_template(
         properties: dict[str, Any] = {
             "RoleName": role.name,
             "Path": role.path,
-            "AssumeRolePolicyDocument": trust_policy(role, central_account_id, partition, backend),
+            "AssumeRolePolicyDocument": trust_policy(role, central_account_id, partition, backend, account_id),
             "MaxSessionDuration": role.max_session_duration,
             "Tags": [{"Key": MANAGED_BY_TAG, "Value": MANAGED_BY_VALUE}] + [{"Key": k, "Value": v} for k, v in role.tags],
         }
