@@ -278,7 +278,7 @@ def test_the_collection_playbook_syncs_the_organization(installed, workspace):
     report = ws.report()
     assert report["mode"] == "apply" and report["ok"] and report["accounts_seen"] == len(active_accounts(ws))
     for account in sync_checks.WORKLOADS:
-        assert sync_checks.role_names(ws, account) == ["ReadOnly"], account
+        assert sync_checks.role_names(ws, account) == ["ReadOnly", "WorkloadDeployer"], account
     for account in sync_checks.SANDBOX:
         assert sync_checks.role_names(ws, account) == ["SandboxAdmin"], account
     readonly = sorted(f"arn:aws:iam::{ws.accounts[a]}:role/orgiam/ReadOnly" for a in sync_checks.WORKLOADS)

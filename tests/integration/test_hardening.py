@@ -104,7 +104,7 @@ def test_a_run_that_writes_never_acts_on_the_inventory_cache(workspace, tmp_path
     assert write_calls(calls(ws.endpoint)) == [] and role_names(ws, "Payments Prod") == []
     fresh = ws.playbook("--flush-cache")
     assert fresh.returncode == 0, fresh.output
-    assert role_names(ws, "Payments Prod") == ["ReadOnly"]
+    assert role_names(ws, "Payments Prod") == ["ReadOnly", "WorkloadDeployer"]
 
 
 def test_a_wrong_argument_is_one_clear_error_before_any_aws_call(workspace):

@@ -56,7 +56,7 @@ def test_a_saved_plan_is_applied_as_it_is_and_then_is_stale(workspace):
     report = ws.report()
     assert report["plan_id"] == saved["id"] and report["ok"]
     for account in WORKLOADS:
-        assert role_names(ws, account) == ["ReadOnly"], account
+        assert role_names(ws, account) == ["ReadOnly", "WorkloadDeployer"], account
     for account in SANDBOX:
         assert role_names(ws, account) == ["SandboxAdmin"], account
     assert granted_arns(ws, "orgiam-ReadOnly-Workloads") == sorted(
@@ -99,7 +99,7 @@ def test_a_stale_account_is_refused_and_every_other_account_is_applied(workspace
     assert "changed since the plan (no stack then, CREATE_COMPLETE" in members[0]["reason"]
     assert "STALE Payments Prod" in (ws.out / "summary.txt").read_text()
     for account in WORKLOADS:
-        assert role_names(ws, account) == ["ReadOnly"], account  # Payments Prod from the limited sync
+        assert role_names(ws, account) == ["ReadOnly", "WorkloadDeployer"], account  # Payments Prod from the limited sync
     for account in SANDBOX:
         assert role_names(ws, account) == ["SandboxAdmin"], account
     # the central stack: the limited sync changed it since the plan, so it is stale too, and its grants
@@ -154,7 +154,7 @@ def test_a_plan_applied_in_two_parts_equals_the_whole(workspace):
     two = ws.playbook("-e", f"orgiam_plan={saved['_path']}", "-e", "orgiam_plan_part=2/2")
     assert two.returncode == 0, two.output
     for account in WORKLOADS:
-        assert role_names(ws, account) == ["ReadOnly"], account
+        assert role_names(ws, account) == ["ReadOnly", "WorkloadDeployer"], account
     for account in SANDBOX:
         assert role_names(ws, account) == ["SandboxAdmin"], account
     # the whole plan's central stack, and nothing left to do
@@ -181,6 +181,6 @@ def test_a_template_changed_in_the_saved_plan_is_not_deployed(workspace):
     assert "is not the one this orgiam renders from the catalog" in run.output
     assert role_names(ws, "Payments Prod") == []
     others = [a for a in WORKLOADS if a != "Payments Prod"]
-    assert all(role_names(ws, a) == ["ReadOnly"] for a in others), others
+    assert all(role_names(ws, a) == ["ReadOnly", "WorkloadDeployer"] for a in others), others
     failed = {f["account_name"]: f for f in ws.report()["failed_accounts"]}
     assert set(failed) == {"Payments Prod"}

@@ -49,7 +49,7 @@ def test_first_sync_deploys_roles_and_central_group(workspace):
     central = ws.accounts["Security"]
 
     for account in WORKLOADS:
-        assert role_names(ws, account) == ["ReadOnly"], account
+        assert role_names(ws, account) == ["ReadOnly", "WorkloadDeployer"], account
         iam = ws.client("iam", account)
         role = iam.get_role(RoleName="ReadOnly")["Role"]
         trust = role["AssumeRolePolicyDocument"]

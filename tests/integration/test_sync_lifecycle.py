@@ -70,14 +70,14 @@ def test_an_account_that_moves_out_loses_its_roles_under_prune_apply_after_a_pla
     planned = by_name(ws.report())["Payments-Test"]
     assert planned["status"] == "planned" and planned["action"] == "delete"
     assert "- AWS::IAM::Role ReadOnly" in plan.stdout
-    assert roles_in(ws, "Payments-Test") == ["ReadOnly"]  # the plan touched nothing
+    assert roles_in(ws, "Payments-Test") == ["ReadOnly", "WorkloadDeployer"]  # the plan touched nothing
 
     run = ws.playbook()
     assert run.returncode == 0, run.output
     assert by_name(ws.report())["Payments-Test"]["status"] == "deleted"
     assert roles_in(ws, "Payments-Test") == [] and not stack_exists(ws, "Payments-Test")
     assert arn not in grants(ws, "orgiam-ReadOnly-Workloads")
-    assert roles_in(ws, "Payments Dev") == ["ReadOnly"]  # the others are untouched
+    assert roles_in(ws, "Payments Dev") == ["ReadOnly", "WorkloadDeployer"]  # the others are untouched
 
 
 def test_under_prune_plan_the_roles_stay_but_lose_their_grant(workspace):
@@ -89,7 +89,7 @@ def test_under_prune_plan_the_roles_stay_but_lose_their_grant(workspace):
     assert run.returncode == 0, run.output
     entry = by_name(ws.report())["Payments-Test"]
     assert entry["status"] == "retained" and "prune is 'plan'" in entry["reason"]
-    assert roles_in(ws, "Payments-Test") == ["ReadOnly"]
+    assert roles_in(ws, "Payments-Test") == ["ReadOnly", "WorkloadDeployer"]
     assert arn not in grants(ws, "orgiam-ReadOnly-Workloads")
     # moving back restores the grant, and nothing is created twice
     move(ws, "Payments-Test", "Workloads/SDLC")
@@ -101,12 +101,12 @@ def test_a_role_removed_from_one_ou_is_kept_under_prune_plan(workspace):
     ws = workspace
     ws.write_role("sandbox-admin.yml", "name: SandboxAdmin\nmanaged_policies: [AdministratorAccess]\ntargets:\n  ou_paths: [Sandbox, Workloads/SDLC]\n")
     assert ws.playbook().returncode == 0
-    assert roles_in(ws, "Payments Dev") == ["ReadOnly", "SandboxAdmin"]
+    assert roles_in(ws, "Payments Dev") == ["ReadOnly", "SandboxAdmin", "WorkloadDeployer"]
     ws.write_role("sandbox-admin.yml", "name: SandboxAdmin\nmanaged_policies: [AdministratorAccess]\ntargets:\n  ou_paths: [Sandbox]\n")
     assert ws.playbook().returncode == 0
     entry = by_name(ws.report())["Payments Dev"]
     assert entry["retained"] == ["SandboxAdmin"]
-    assert roles_in(ws, "Payments Dev") == ["ReadOnly", "SandboxAdmin"]
+    assert roles_in(ws, "Payments Dev") == ["ReadOnly", "SandboxAdmin", "WorkloadDeployer"]
     second = ws.playbook()
     assert second.returncode == 0 and by_name(ws.report())["Payments Dev"]["status"] == "unchanged"
 
@@ -144,7 +144,7 @@ def test_one_account_failing_to_assume_and_one_stack_failing_leave_the_others_co
     assert "Data Platform Dev" in run.output and "Payments Prod" in run.output
     # every other targeted account converged
     for account in ("Payments Dev", "Payments-Test", "Data Platform Prod"):
-        assert roles_in(ws, account) == ["ReadOnly"], account
+        assert roles_in(ws, account) == ["ReadOnly", "WorkloadDeployer"], account
     assert roles_in(ws, "Sandbox Alice") == ["SandboxAdmin"]
     # no grant names the roles that do not exist
     granted = grants(ws, "orgiam-ReadOnly-Workloads")

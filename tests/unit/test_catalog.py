@@ -28,7 +28,8 @@ def test_the_shipped_catalog_loads():
     catalog = load_catalog(os.path.join(REPO, "roles_catalog"))
     assert catalog.settings.central_account == "Security"
     assert {r.name for r in catalog.roles} >= {"ReadOnly"}
-    assert all(r.path == "/orgiam/" and r.mfa_required for r in catalog.roles)
+    assert all(r.path == "/orgiam/" and r.mfa_required != r.is_machine for r in catalog.roles)
+    assert [r.name for r in catalog.roles if r.is_machine] == ["WorkloadDeployer"]  # people never get MFA-less roles
 
 
 def test_defaults_and_targets(tmp_path):
