@@ -62,6 +62,7 @@ def seed_organization(endpoint_url: str, spec: dict[str, Any], region: str = REG
     seeder.ensure_management_account(management_id, layout)
     ou_ids = seeder.ensure_ous(root_id, layout.ous)
     account_ids = seeder.ensure_accounts(management_id, root_id, ou_ids, layout.accounts)
+    seeder.ensure_policy_types(root_id, spec.get("policy_types") or [])
     return {
         "management_account_id": management_id,
         "root_id": root_id,
@@ -83,6 +84,14 @@ class _Seeder:
         return self._session.client(service, endpoint_url=self._endpoint_url, config=_CLIENT_CONFIG, **credentials)
 
     # --- organization and management account --------------------------------------------------
+
+    def ensure_policy_types(self, root_id: str, policy_types: list[str]) -> None:
+        """The organization policy types the spec enables on the root (as someone did before orgiam)."""
+        (root,) = self.org.list_roots()["Roots"]
+        enabled = {t["Type"] for t in root.get("PolicyTypes", []) if t.get("Status") == "ENABLED"}
+        for policy_type in policy_types:
+            if policy_type not in enabled:
+                self.org.enable_policy_type(RootId=root_id, PolicyType=policy_type)
 
     def ensure_organization(self) -> str:
         try:

@@ -119,8 +119,13 @@ class Workspace:
         return self.session(account_name).client(service, endpoint_url=self.endpoint)
 
 
-def make_workspace(root: Path, endpoint: str, accounts: dict[str, str], inventory_extra: str = "") -> Workspace:
-    shutil.copytree(REPO / "roles_catalog", root / "catalog")
+def make_workspace(root: Path, endpoint: str, accounts: dict[str, str], inventory_extra: str = "",
+                   policies: bool = False) -> Workspace:
+    """The demo catalog and an inventory of it. The catalog's organization policies (policies/) only with
+    ``policies``: the tests of people's and machines' roles count stacks and changes without them
+    (tests/integration/test_org_policies.py is about them)."""
+    shutil.copytree(REPO / "roles_catalog", root / "catalog",
+                    ignore=None if policies else lambda folder, names: ["policies"] if folder.endswith("roles_catalog") else [])
     (root / "inventory").mkdir()
     (root / "inventory" / "organization.orgiam.yml").write_text(
         "plugin: orgiam.aws.organization\ncatalog: ../catalog\n" + inventory_extra

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..aws import cloudformation as cfn_ops
-from ..model import Decision, Result, StackState, Task
+from ..model import Action, Decision, Result, StackState, Task
 from ..render.common import desired_template
 from ..render.org_policies import attachments, target_changes
 from .operators import STABLE, Context, Operator
@@ -55,7 +55,11 @@ class OrgPoliciesOperator(Operator):
 
     def decide(self, ctx: Context, cfn: Any, task: Task, state: Any, result: Result) -> Decision:
         self._keep_removed_policies(ctx, cfn, task, state, result)
-        return super().decide(ctx, cfn, task, state, result)
+        decision = super().decide(ctx, cfn, task, state, result)
+        if result.retained and result.reason not in decision.reason:
+            reason = result.reason if decision.action == Action.NOOP else f"{decision.reason}; {result.reason}"
+            return Decision(decision.action, reason, decision.code)
+        return decision
 
     def _keep_removed_policies(self, ctx: Context, cfn: Any, task: Task, state: StackState | None, result: Result) -> None:
         template = task.desired.document
@@ -85,4 +89,5 @@ class OrgPoliciesOperator(Operator):
         super().preview(ctx, cfn, task, state, result)
         if state is None or (ctx.check or ctx.diff):
             before = cfn_ops.get_template(cfn, task.name) if state is not None else None
-            result.details.extend(target_changes(before, task.desired.document))
+            # by name, as people know them: which targets gain or lose which policy
+            result.plan = target_changes(before, task.desired.document) + list(result.plan)

@@ -33,7 +33,7 @@ def build_report(outcome: Any, accounts_seen: int, writes: list[str]) -> dict[st
         "mode": "check" if outcome.check else "apply",
         "seconds": outcome.seconds,
         "accounts_seen": accounts_seen,
-        "accounts_in_run": len(members),
+        "accounts_in_run": len({r.task.account_id for r in members}),  # the management account's two stacks: one account
         "member_stacks": {status: counts.get(status, 0) for status in STATUS_ORDER},
         "changes_planned": sum(1 for r in members + [outcome.central] if r.status == PLANNED and r.changed),
         "verify": getattr(outcome, "verify", "tags"),
