@@ -188,7 +188,7 @@ def document(value: Any) -> Any:
 # --- what a read costs ---------------------------------------------------------------------------------
 
 
-def test_a_read_costs_three_calls_for_a_one_role_member_and_forty_for_the_demo_central_account(deployments):
+def test_a_read_costs_three_calls_a_role_in_a_member_and_forty_for_the_demo_central_account(deployments):
     demo = deployments.get("demo", as_synced=True)
     member = Account(demo, "Payments Prod", MEMBER_STACK)
     central = Account(demo, "Security", CENTRAL_STACK)
@@ -199,7 +199,8 @@ def test_a_read_costs_three_calls_for_a_one_role_member_and_forty_for_the_demo_c
         read_state(account.iam, template, account.id)
         counts[account.name] = Counter(c["operation"] for c in control.calls(demo.endpoint)
                                        if c["account_id"] == account.id and c["service"] == "iam")
-    assert counts["Payments Prod"] == {"GetRole": 1, "ListAttachedRolePolicies": 1, "ListRolePolicies": 1}
+    # two roles, ReadOnly and WorkloadDeployer, neither with an inline policy
+    assert counts["Payments Prod"] == {"GetRole": 2, "ListAttachedRolePolicies": 2, "ListRolePolicies": 2}
     # five groups, five managed policies (four assume policies and the self-service one), two users
     assert counts["Security"] == {
         "GetGroup": 5, "ListAttachedGroupPolicies": 5, "ListGroupPolicies": 5,
