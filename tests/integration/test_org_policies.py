@@ -181,3 +181,31 @@ def test_bad_policies_are_refused_before_any_aws_call(workspace):
     assert run.returncode != 0
     assert "policies/lockout.yml" in run.output and "waive: [denies_orgiam]" in run.output
     assert not [c for c in calls(ws.endpoint) if c["service"] not in ("organizations", "sts")]
+
+
+def test_live_verification_puts_back_a_policy_detached_attached_or_edited_by_hand(workspace):
+    ws = workspace
+    write_policy(ws, "Sandbox")
+    assert ws.playbook().returncode == 0
+    org = organizations(ws)
+    sandbox = policy(ws, "sandbox-deny-list")["Id"]
+    org.detach_policy(PolicyId=sandbox, TargetId=ou_id(ws, "Sandbox"))
+    org.attach_policy(PolicyId=sandbox, TargetId=ou_id(ws, "Workloads/Prod"))
+    suspended = policy(ws, "deny-all-suspended")["Id"]
+    org.update_policy(PolicyId=suspended, Content=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}))
+
+    run = ws.playbook()  # the fast path trusts the stack's hash: nothing found
+    assert run.returncode == 0 and "changes: 0" in run.output, run.output
+    run = ws.playbook("--check", "-e", "orgiam_verify=live")
+    assert run.returncode == 0, run.output
+    assert "TargetIds" in run.output and "Content" in run.output
+    assert targets(ws, "sandbox-deny-list") == {ou_id(ws, "Workloads/Prod")}  # the plan changed nothing
+
+    run = ws.playbook("-e", "orgiam_verify=live")
+    assert run.returncode == 0, run.output
+    assert targets(ws, "sandbox-deny-list") == {ou_id(ws, "Sandbox")}
+    content = json.loads(org.describe_policy(PolicyId=suspended)["Policy"]["Content"])
+    assert content["Statement"][0]["Action"] == "*"
+    run = ws.playbook("-e", "orgiam_verify=live")
+    assert run.returncode == 0 and "changes: 0" in run.output, run.output
