@@ -209,3 +209,65 @@ def test_live_verification_puts_back_a_policy_detached_attached_or_edited_by_han
     assert content["Statement"][0]["Action"] == "*"
     run = ws.playbook("-e", "orgiam_verify=live")
     assert run.returncode == 0 and "changes: 0" in run.output, run.output
+
+
+TUTORIAL_SANDBOX = """\
+name: sandbox-deny-list
+kind: service_control
+description: No expensive services and no leaving the organization in the sandboxes.
+document_file: sandbox-deny-list.json
+targets:
+  ou_paths: [Sandbox]
+"""
+TUTORIAL_SANDBOX_JSON = {"Version": "2012-10-17", "Statement": [
+    {"Sid": "NoExpensiveServices", "Effect": "Deny",
+     "Action": ["redshift:*", "sagemaker:CreateTrainingJob", "ec2:PurchaseReservedInstancesOffering"], "Resource": "*"},
+    {"Sid": "StayInTheOrganization", "Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}]}
+TUTORIAL_CFN_ROLE = """\
+name: CloudFormationService
+description: The service role CloudFormation uses to deploy workload stacks.
+managed_policies: [PowerUserAccess]
+targets:
+  ou_paths: [Workloads]
+trusted_by:
+  - {service: cloudformation.amazonaws.com}
+"""
+
+
+def test_the_guardrails_tutorials_catalog(workspace):
+    """docs/tutorials/guardrails.md as written: deny-all on Suspended, the sandbox deny list from its JSON file,
+    the workload deployer trusted by Deployments' pipeline roles (the demo's) and the CloudFormation service
+    role; read back through Organizations and IAM."""
+    ws = workspace
+    (ws.catalog / "policies" / "sandbox-deny-list.yml").write_text(TUTORIAL_SANDBOX)
+    (ws.catalog / "policies" / "sandbox-deny-list.json").write_text(json.dumps(TUTORIAL_SANDBOX_JSON))
+    ws.write_role("cloudformation-service.yml", TUTORIAL_CFN_ROLE)
+    plan = ws.playbook("--check", "--diff")
+    assert plan.returncode == 0, plan.output
+    assert "service control policy deny-all-suspended: new, attached to Suspended" in plan.output
+    assert "service control policy sandbox-deny-list: new, attached to Sandbox" in plan.output
+    (ws.root / "tutorial-plan.txt").write_text(plan.output)
+
+    run = ws.playbook()
+    assert run.returncode == 0, run.output
+    assert targets(ws, "deny-all-suspended") == {ou_id(ws, "Suspended")}
+    assert targets(ws, "sandbox-deny-list") == {ou_id(ws, "Sandbox")}
+    assert attached(ws, ws.accounts["Legacy App"]) == {"FullAWSAccess"}  # inherited from the OU, not copied
+
+    iam = ws.client("iam", "Payments Prod")
+    deployer = iam.get_role(RoleName="WorkloadDeployer")["Role"]["AssumeRolePolicyDocument"]
+    (statement,) = deployer["Statement"]
+    assert statement["Principal"] == {"AWS": f"arn:aws:iam::{ws.accounts['Deployments']}:root"}
+    assert json.dumps(statement["Condition"]).count("pipeline/*") == 1 and "aws:PrincipalOrgID" in json.dumps(statement)
+    service = iam.get_role(RoleName="CloudFormationService")["Role"]["AssumeRolePolicyDocument"]
+    assert [s["Principal"] for s in service["Statement"]] == [{"Service": "cloudformation.amazonaws.com"}]
+    assert "MultiFactorAuthPresent" not in json.dumps(deployer) + json.dumps(service)
+    central = ws.client("iam", "Security")
+    groups = {g["GroupName"] for g in central.list_groups(PathPrefix="/orgiam/")["Groups"]}
+    assert not [g for g in groups if "WorkloadDeployer" in g or "CloudFormationService" in g], groups
+
+    clear_calls(ws.endpoint)
+    run = ws.playbook()
+    assert run.returncode == 0 and "changes: 0" in run.output, run.output
+    assert write_calls(calls(ws.endpoint)) == []
+    (ws.root / "tutorial-noop.txt").write_text(run.output)
