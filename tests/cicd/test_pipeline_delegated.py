@@ -30,9 +30,9 @@ def org(cicd_emulator: EmulatorServer) -> Org:
 @pytest.fixture(scope="module")
 def repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repo = tmp_path_factory.mktemp("catalog-repository")
-    # the catalog's roles only: organization policies live in the management account, also with a delegated
-    # administrator (docs/delegated-admin.md), so a catalog with policies reaches it on every apply
-    shutil.copytree(REPO / "roles_catalog", repo / "roles_catalog", ignore=shutil.ignore_patterns("policies"))
+    # the demo catalog whole, its organization policy included: with a delegated administrator, the policies
+    # stack lives there too (docs/delegated-admin.md)
+    shutil.copytree(REPO / "roles_catalog", repo / "roles_catalog")
     settings = repo / "roles_catalog" / "settings.yml"
     text = settings.read_text()
     assert "\n  account: Deployments\n" in text
@@ -55,6 +55,11 @@ def test_after_the_bootstrap_the_pipeline_never_calls_the_management_account(org
     plan_log = done.action("Plan").log
     assert "reading the organization with the build's own role (delegated administrator)" in plan_log
     assert "ReadOnly" in orgiam_roles(org, MEMBER)
+    # the deny-all SCP, attached to Suspended by a stack in the delegated administrator
+    stacks = org.client("cloudformation", ACCOUNT, REGION).describe_stacks(StackName="orgiam-organization-policies")
+    assert stacks["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    policies = org.client("organizations", org.management_account_id).list_policies(Filter="SERVICE_CONTROL_POLICY")
+    assert "deny-all-suspended" in {p["Name"] for p in policies["Policies"]}
 
     # every call the builds made (with their roles' session keys; the harness's own are the test's keys)
     builds = [c for c in calls if c["access_key_id"] != "testing"]

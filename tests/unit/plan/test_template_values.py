@@ -20,7 +20,7 @@ from ansible_collections.orgiam.aws.plugins.module_utils.render.bootstrap import
 CENTRAL, MEMBER, PIPELINE = "222222222222", "444444444444", "333333333333"
 BUILD_ROLE = f"arn:aws:iam::{PIPELINE}:role/orgiam/orgiam-sync-build"
 MANAGEMENT = "999999999999"
-DEPLOYER_PARAMETERS = {"BuildRoleArn": BUILD_ROLE, "CentralAccountId": CENTRAL, "ManagementAccountId": MANAGEMENT}
+DEPLOYER_PARAMETERS = {"BuildRoleArn": BUILD_ROLE, "CentralAccountId": CENTRAL, "PoliciesAccountId": MANAGEMENT}
 
 
 def template(relative: str) -> dict:
@@ -44,7 +44,7 @@ def test_the_deployer_holds_the_central_policy_in_the_central_account_only():
                                                        "CentralAccountPolicy"]
     assert list(deployer_in(MEMBER)["Resources"]) == ["DeployerRole", "PlannerRole"]
     assert evaluated_conditions(DEPLOYER, DEPLOYER_PARAMETERS, MEMBER, "us-east-1") == {
-        "IsCentral": False, "IsManagement": False, "HasTemplateBucket": False, "IsCentralWithBucket": False}
+        "IsCentral": False, "IsPoliciesAccount": False, "HasTemplateBucket": False, "IsCentralWithBucket": False}
 
 
 def test_a_template_bucket_adds_the_read_policy_everywhere_and_the_upload_policy_in_the_central_account():

@@ -166,7 +166,7 @@ def test_tasks_in_order_with_their_parameters(tmp_path):
     assert (stack_set.name, stack_set.targets, stack_set.region) == ("orgiam-deployer", (ROOT,), "eu-west-1")
     assert stack_set.desired.parameters == {
         "BuildRoleArn": "arn:aws:iam::333333333333:role/orgiam/orgiam-sync-build", "CentralAccountId": SECURITY,
-        "ManagementAccountId": MANAGEMENT, "RolePath": "/orgiam/", "StackPrefix": "orgiam"}
+        "PoliciesAccountId": MANAGEMENT, "RolePath": "/orgiam/", "StackPrefix": "orgiam"}
     assert stack_set.desired.extra == {"auto_deployment": {"Enabled": True, "RetainStacksOnAccountRemoval": False},
                                        "targets": [ROOT], "regions": ["eu-west-1"]}
     reader = found["organization-reader"]

@@ -55,6 +55,22 @@ ORGANIZATION_READ_ACTIONS = (
     "organizations:ListTagsForResource",
 )
 
+# with organization policies in the catalog, the delegated administrator also manages them (the
+# organization policies stack lives there): the calls AWS::Organizations::Policy makes, and no other
+ORGANIZATION_POLICY_ACTIONS = (
+    "organizations:AttachPolicy",
+    "organizations:CreatePolicy",
+    "organizations:DeletePolicy",
+    "organizations:DescribePolicy",
+    "organizations:DetachPolicy",
+    "organizations:ListPolicies",
+    "organizations:ListPoliciesForTarget",
+    "organizations:ListTargetsForPolicy",
+    "organizations:TagResource",
+    "organizations:UntagResource",
+    "organizations:UpdatePolicy",
+)
+
 # Organizations is a global service: its CloudTrail events arrive on the default bus of this region
 EVENTS_REGION = {"aws": "us-east-1", "aws-us-gov": "us-gov-west-1", "aws-cn": "cn-northwest-1"}
 
@@ -190,13 +206,15 @@ def desired_file(template: TemplateFile | None, parameters: dict[str, str] | Non
 # --- the Organizations delegation policy ------------------------------------------------------------
 
 
-def organization_read_statement(partition: str, account_id: str) -> dict[str, Any]:
-    """orgiam's statement: ``account_id`` (the delegated administrator) may read the organization, nothing more."""
+def organization_read_statement(partition: str, account_id: str, manages_policies: bool = False) -> dict[str, Any]:
+    """orgiam's statement: ``account_id`` (the delegated administrator) may read the organization, and, when the
+    catalog has organization policies (``manages_policies``), manage them; nothing more."""
+    actions = ORGANIZATION_READ_ACTIONS + (ORGANIZATION_POLICY_ACTIONS if manages_policies else ())
     return {
         "Sid": ORGANIZATION_READ_SID,
         "Effect": "Allow",
         "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
-        "Action": list(ORGANIZATION_READ_ACTIONS),
+        "Action": sorted(actions),
         "Resource": "*",
     }
 

@@ -266,8 +266,10 @@ def check_organization(inputs: Inputs, facts: OrgFacts, region: str) -> Placemen
     if problems:
         raise BootstrapInputError(problems)
     management = facts.management
-    # the catalog's roles name it, or it holds the catalog's organization policies
-    targeted = any(role_targets(role, management) for role in inputs.catalog.roles) or bool(inputs.catalog.policies)
+    # the catalog's roles name it, or it holds the catalog's organization policies (a delegated administrator does
+    # when there is one)
+    targeted = any(role_targets(role, management) for role in inputs.catalog.roles) or (
+        bool(inputs.catalog.policies) and not inputs.pipeline.delegated_admin)
     return Placement(found["central_account"], found["pipeline.account"], targeted or found["central_account"].is_management,
                      found.get("pipeline.delegated_admin"))
 
@@ -304,6 +306,9 @@ def known_parameters(inputs: Inputs, facts: OrgFacts, placement: Placement, regi
         "ScheduleExpression": pipeline.schedule,
         "NotificationEmail": pipeline.notify_email,
         "ManagementAccountId": facts.management_account_id,
+        # where the organization policies stack lives: the delegated administrator, or the management account
+        "PoliciesAccountId": placement.delegated_admin.id if placement.delegated_admin and inputs.catalog.policies
+        else facts.management_account_id,
         "OrganizationId": facts.organization_id,
         "PipelineAccountId": pipeline_id,
         "PipelineRegion": region,
@@ -356,7 +361,7 @@ def bootstrap_tasks(inputs: Inputs, facts: OrgFacts, placement: Placement, regio
                       call_as=DELEGATED_ADMIN if admin is not None else ""))
     if "management" in inputs.parts:
         if admin is not None:
-            statement = organization_read_statement(facts.partition, admin.id)
+            statement = organization_read_statement(facts.partition, admin.id, bool(inputs.catalog.policies))
             tasks.append(task("organization-access", f"{admin.name} ({admin.id}) may read the organization",
                               Kind.ORGANIZATION_POLICY, management, region,
                               desired=Desired("", template_hash(statement), extra={"statement": statement})))

@@ -99,6 +99,16 @@ def policies_task(catalog: Catalog, placement: Placement | None, management: Acc
     return task
 
 
+def policies_account(catalog: Catalog, accounts: list[Account]) -> Account | None:
+    """Where the organization policies stack lives: the delegated administrator of settings.yml
+    (``pipeline.delegated_admin``, which the bootstrap lets manage them), else the management account."""
+    delegated = str((catalog.settings.pipeline or {}).get("delegated_admin") or "")
+    for account in accounts:
+        if (delegated and delegated.lower() in (account.id, account.name.lower())) or (not delegated and account.is_management):
+            return account
+    return None
+
+
 def task_key(account_id: str, region: str, stack: str) -> str:
     return f"{account_id}/{region}/{stack}"
 
@@ -299,9 +309,9 @@ def _run(
         planned: dict[str, PlannedTask] = {}
     else:
         tasks, untouched, planned = saved.member_work({a.id for a in accounts}, part)
-    # the organization policies, in the management account, when it is among this run's accounts
-    management = next((a for a in accounts if a.is_management), None)
-    fresh_policies = policies_task(catalog, placement, management, region, partition)
+    # the organization policies, in the management account or the delegated administrator, when it is among
+    # this run's accounts
+    fresh_policies = policies_task(catalog, placement, policies_account(catalog, accounts), region, partition)
     policy_tasks = [t for t in tasks if t.kind == Kind.ORG_POLICIES] if saved is not None else \
         [t for t in [fresh_policies] if t is not None]
     tasks = [t for t in tasks if t.kind != Kind.ORG_POLICIES]
