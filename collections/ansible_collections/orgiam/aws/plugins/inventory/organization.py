@@ -32,6 +32,18 @@ options:
     required: true
     type: str
     choices: ['orgiam.aws.organization']
+  account_tags:
+    description:
+      - Whether the accounts' tags are read, one C(organizations:ListTagsForResource) call per account (at 1,000
+        accounts, most of the walk's calls, and Organizations' request rate is low).
+      - V(auto) reads them when something uses them - O(tag_filters), a C(keyed_groups), C(compose),
+        C(groups) or C(hostnames) entry that names them, a catalog role that targets or excludes by tag - or when
+        the inventory names no O(catalog) (its hosts are then for other playbooks, which may use C(account_tags)).
+        Otherwise every host's C(account_tags) is empty, and C(orgiam_account_tags_read) is false.
+      - V(always) and V(never) decide whatever is used.
+    type: str
+    choices: [auto, always, never]
+    default: auto
   regions:
     description:
       - Accepted for compatibility with the amazon.aws inventory plugins. Organizations is a global
@@ -127,6 +139,7 @@ cache_connection: .orgiam/inventory-cache
 cache_timeout: 300
 """
 
+import json
 import os
 import re
 from datetime import datetime, timezone
@@ -270,14 +283,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     # -- discovery -------------------------------------------------------------
 
-    def _discover(self) -> dict[str, Any]:
+    def _discover(self, with_tags: bool = True) -> dict[str, Any]:
         settings = self._aws_settings()
         endpoint = settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
         caller = ""
         try:
             clients = AwsClients(settings)
             caller = clients.caller_account_id()  # fails fast on a dead endpoint or missing credentials
-            org = discover_organization(clients.client("organizations"))
+            org = discover_organization(clients.client("organizations"), include_account_tags=with_tags)
         except AWS_ERRORS as exc:
             # One line for the user; the cause is an AWS condition, not a bug. Denied: which account, and what to do.
             raise AnsibleParserError(str(explain_read_denied(exc, caller, endpoint))) from None
@@ -287,21 +300,42 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         )
         return org
 
-    def _organization(self, path: str, cache: bool) -> dict[str, Any]:
+    def _organization(self, path: str, cache: bool, with_tags: bool = True) -> dict[str, Any]:
         cache_key = self.get_cache_key(path)
         use_cache = bool(self.get_option("cache"))
         if use_cache and cache:
             try:
                 cached = dict(self._cache[cache_key])
-                cached["from_cache"] = True  # a sync that writes refuses it (it never acts on stale data)
-                return cached
+                # a walk without tags does not answer for tags; one with them answers for both
+                if cached.get("account_tags_read", True) or not with_tags:
+                    cached["from_cache"] = True  # a sync that writes refuses it (it never acts on stale data)
+                    return cached
             except KeyError:
                 pass  # expired or never written
-        org = self._discover()
+        org = self._discover(with_tags)
         org["discovered_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         if use_cache:
             self._cache[cache_key] = org
         return dict(org, from_cache=False)
+
+    def _tags_wanted(self, catalog: Any) -> bool:
+        """Whether to read the accounts' tags (one ListTagsForResource per account): always or never as the
+        ``account_tags`` option says; with ``auto``, when the inventory's options or the catalog use them."""
+        choice = str(self.get_option("account_tags") or "auto")
+        if choice == "never" and self.get_option("tag_filters"):
+            raise AnsibleParserError("field 'account_tags': 'never' does not read the tags that 'tag_filters' selects "
+                                     "by, so no account would match: remove one of the two")
+        if choice in ("always", "never"):
+            return choice == "always"
+        if self.get_option("tag_filters"):
+            return True
+        options = json.dumps([self.get_option(name) for name in ("keyed_groups", "compose", "groups", "hostnames")],
+                             default=str)
+        if "tags" in options:
+            return True
+        if catalog is None:  # an inventory of its own, for playbooks of people's: its hosts keep their tags
+            return True
+        return any(role.include.tags or role.exclude.tags for role in catalog.roles)
 
     # -- catalog hook ----------------------------------------------------------
 
@@ -381,7 +415,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
         catalog_path = self._catalog_path(path)
         catalog = self._load_catalog(catalog_path, path) if catalog_path else None
-        org = self._organization(path, cache)
+        org = self._organization(path, cache, self._tags_wanted(catalog))
 
         exclude_accounts = self.get_option("exclude_accounts")
         try:
@@ -426,6 +460,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             "orgiam_ou_paths": ou_paths(org),
             # where organization policies are attached (roles_catalog/policies/): the root and every OU by path
             "orgiam_root_id": org.get("root_id", ""),
+            "orgiam_account_tags_read": bool(org.get("account_tags_read", True)),
             "orgiam_ou_ids": {ou["path"]: ou["id"] for ou in org.get("ous", [])},
             "orgiam_ou_groups": {path: group for path, group in groups.items() if path},
             # where the accounts came from: a run that writes refuses the inventory cache

@@ -127,12 +127,15 @@ def discover_organization(
     org_client: Any,
     max_workers: int = DEFAULT_WORKERS,
     include_ou_tags: bool = False,
+    include_account_tags: bool = True,
 ) -> dict[str, Any]:
     """Walk the organization once and return it as plain data.
 
     Calls: ListRoots (1), ListOrganizationalUnitsForParent and
     ListAccountsForParent once per page for the root and every OU,
-    ListTagsForResource once per account (and per OU with include_ou_tags).
+    ListTagsForResource once per account (only with include_account_tags: one call per account is most of a
+    walk's calls, and Organizations' request rate is low) and per OU with include_ou_tags; without them,
+    every account's ``tags`` is empty and ``account_tags_read`` says so.
     DescribeOrganization only when the root ARN cannot be parsed. Listing and
     tag calls run on a small thread pool (Organizations has no batch tag API).
     botocore exceptions propagate unchanged; callers explain them.
@@ -195,7 +198,8 @@ def discover_organization(
                 "joined_method": str(account.get("JoinedMethod", "")),
             }
             accounts[account_id] = record
-            submit(list_tags, account_id, lambda tags, rec=record: rec.__setitem__("tags", tags))
+            if include_account_tags:
+                submit(list_tags, account_id, lambda tags, rec=record: rec.__setitem__("tags", tags))
 
     try:
         walk(root_id, "")
@@ -211,6 +215,7 @@ def discover_organization(
         "management_account_id": management_id,
         "organization_id": organization_id,
         "root_id": root_id,
+        "account_tags_read": include_account_tags,
         "ous": sorted(ous.values(), key=lambda ou: (ou["path"].casefold(), ou["id"])),
         "accounts": sorted(accounts.values(), key=lambda a: (a["ou_path"].casefold(), a["name"].casefold(), a["id"])),
     }
