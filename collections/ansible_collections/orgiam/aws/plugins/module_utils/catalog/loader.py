@@ -1060,6 +1060,11 @@ def _trusted_by(doc: SourceDoc, base: tuple[Any, ...], data: dict[str, Any], pro
     return tuple(trusted)
 
 
+def catalog_files(directory: str, folder: str) -> list[str]:
+    """The YAML files (*.yml, *.yaml) of one folder of the catalog, sorted."""
+    return sorted(glob.glob(os.path.join(directory, folder, "*.yml")) + glob.glob(os.path.join(directory, folder, "*.yaml")))
+
+
 def load_catalog(directory: str) -> Catalog:
     """Read and check the whole catalog. Raises CatalogError listing every problem found."""
     if not HAS_JSONSCHEMA:
@@ -1078,7 +1083,7 @@ def load_catalog(directory: str) -> Catalog:
     seen: dict[str, str] = {}
     policy_names: dict[str, tuple[str, str]] = {}  # <role>-<name> lowercased -> (role, where)
     declared: set[str] = set()  # every role name the files give, also of roles refused: identity.yml may name them
-    role_files = sorted(glob.glob(os.path.join(directory, "roles", "*.yml")) + glob.glob(os.path.join(directory, "roles", "*.yaml")))
+    role_files = catalog_files(directory, "roles")
     for path in role_files:
         display = _display(path)
         try:

@@ -31,12 +31,12 @@ inventory, still before any AWS call.
 from __future__ import annotations
 
 import fnmatch
-import glob
 import json
 import os
 from dataclasses import dataclass
 from typing import Any
 
+from .loader import _schema_problems, catalog_files  # the catalog's schema messages and files
 from .yamlsource import SourceError, load_yaml_file
 
 KINDS = {"service_control": "SERVICE_CONTROL_POLICY", "resource_control": "RESOURCE_CONTROL_POLICY"}
@@ -227,14 +227,10 @@ def _policy_from(doc: Any, path: str, display: str, data: dict[str, Any]) -> tup
 
 def load_policies(directory: str, display_of: Any) -> tuple[tuple[OrgPolicy, ...], list[SourceError]]:
     """Every policy of ``directory``/policies/*.yml (none: an empty tuple), and the problems found."""
-    from .loader import _schema_problems  # the catalog's schema messages
-
     problems: list[SourceError] = []
     policies: list[OrgPolicy] = []
     seen: dict[tuple[str, str], str] = {}
-    files = sorted(glob.glob(os.path.join(directory, "policies", "*.yml")) +
-                   glob.glob(os.path.join(directory, "policies", "*.yaml")))
-    for path in files:
+    for path in catalog_files(directory, "policies"):
         display = display_of(path)
         try:
             doc = load_yaml_file(path, display)
