@@ -330,43 +330,44 @@ def _run(
             grants[result.task.account_id] = earned
         return result
 
-    def work(task: Task) -> Result:
+    def as_planned(task: Task) -> bool:
         plan = planned.get(task.key)
-        if plan is not None and plan.action not in CHANGING:
-            # the plan changes nothing here: no call, and the grants the plan counted on
-            assert saved is not None
-            result = Result(task, status=Status.RETAINED if plan.action == Action.RETAIN else Status.UNCHANGED,
-                            action=plan.action, reason=f"{plan.reason} (as planned)", observed=dict(plan.observed),
-                            retained=list(plan.retained))
-            return earn(result, saved.granted(task.key))
+        return plan is not None and plan.action not in CHANGING
+
+    def run_task(task: Task) -> Result:
+        """One task, as the saved plan says when there is one; grants are the caller's."""
+        plan = planned.get(task.key)
+        if plan is not None and as_planned(task):
+            # the plan changes nothing here: no call
+            return Result(task, status=Status.RETAINED if plan.action == Action.RETAIN else Status.UNCHANGED,
+                          action=plan.action, reason=f"{plan.reason} (as planned)", observed=dict(plan.observed),
+                          retained=list(plan.retained))
         if plan is not None and task.desired.hash != rendered.get(task.key):
-            return earn(not_from_catalog(task, plan, rendered.get(task.key)), None)
-        result = engine.run(task, plan)
+            return not_from_catalog(task, plan, rendered.get(task.key))
+        return engine.run(task, plan)
+
+    def failure(task: Task, exc: BaseException) -> Result:
+        error = explain_aws_error(exc)
+        return Result(task).fail(str(error), error.code)
+
+    def work(task: Task) -> Result:
+        result = run_task(task)
+        if as_planned(task):  # the grants the plan counted on
+            assert saved is not None
+            return earn(result, saved.granted(task.key))
         return earn(result, granted_by(result, options.check))
 
-    def failed(task: Task, exc: BaseException) -> Result:
-        error = explain_aws_error(exc)
-        return earn(Result(task).fail(str(error), error.code), None)
-
-    members = run_all(tasks, work, failed, options.concurrency, on_done)
+    members = run_all(tasks, work, lambda task, exc: earn(failure(task, exc), None), options.concurrency, on_done)
     for result in untouched:
         earn(result, granted_by(result, options.check))
         if on_done is not None:
             on_done(result)
     members += untouched
     for task in policy_tasks:  # no grants: nothing in the central stack depends on them
-        plan = planned.get(task.key)
-        if plan is not None and plan.action not in CHANGING:
-            result = Result(task, status=Status.RETAINED if plan.action == Action.RETAIN else Status.UNCHANGED,
-                            action=plan.action, reason=f"{plan.reason} (as planned)", observed=dict(plan.observed))
-        elif plan is not None and task.desired.hash != rendered.get(task.key):
-            result = not_from_catalog(task, plan, rendered.get(task.key))
-        else:
-            try:
-                result = engine.run(task, plan)
-            except Exception as exc:  # noqa: BLE001  one task's failure, reported with the others
-                error = explain_aws_error(exc)
-                result = Result(task).fail(str(error), error.code)
+        try:
+            result = run_task(task)
+        except Exception as exc:  # noqa: BLE001  one task's failure, reported with the others
+            result = failure(task, exc)
         members.append(result)
         if on_done is not None:
             on_done(result)
