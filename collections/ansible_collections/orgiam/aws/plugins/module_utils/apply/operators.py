@@ -249,7 +249,7 @@ class Operator:
             before_doc = cfn_ops.get_template(cfn, task.name) if state is not None else None
             after_doc = None if deleting else desired.document
             result.changes = D.template_changes(before_doc, after_doc)
-            result.plan = D.describe_changes(before_doc, after_doc)
+            result.plan = self.describe_changes(before_doc, after_doc)
             before, after = D.pretty(before_doc), D.pretty(after_doc)
         else:
             if state is not None:
@@ -263,6 +263,10 @@ class Operator:
         if ctx.check and ctx.change_sets and self.rendered and result.action == Action.UPDATE and desired.body is not None:
             result.change_set = cfn_ops.preview_change_set(
                 cfn, task.name, desired.body, self.tags(ctx, task), ctx.timeout, ctx.source, desired.parameters, ctx.clock)
+
+    def describe_changes(self, before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
+        """The plan's lines for a rendered template going from ``before`` (deployed) to ``after`` (desired)."""
+        return D.describe_changes(before, after)
 
     def where(self, task: Task) -> str:
         """The stack as a --diff header names it."""

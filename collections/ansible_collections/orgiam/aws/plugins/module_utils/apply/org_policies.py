@@ -150,12 +150,9 @@ class OrgPoliciesOperator(Operator):
         result.reason = (f"keeps {', '.join(result.retained)} (no longer in the catalog, still attached; "
                          f"prune is '{ctx.prune}')")
 
-    def preview(self, ctx: Context, cfn: Any, task: Task, state: Any, result: Result) -> None:
-        super().preview(ctx, cfn, task, state, result)
-        if state is None or (ctx.check or ctx.diff):
-            before = cfn_ops.get_template(cfn, task.name) if state is not None else None
-            # by name, as people know them: which targets gain or lose which policy
-            result.plan = target_changes(before, task.desired.document) + list(result.plan)
+    def describe_changes(self, before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
+        # first, by name as people know them: which targets gain or lose which policy
+        return target_changes(before, after) + super().describe_changes(before, after)
 
 
 def policy_ids(cfn: Any, stack_name: str) -> dict[str, str]:
