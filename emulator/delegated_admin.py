@@ -64,6 +64,8 @@ from moto.organizations.exceptions import (
 )
 from moto.organizations.responses import OrganizationsResponse
 
+from emulator.iam_enforce import listed, names_account, statements  # one reading of policy documents
+
 STACKSETS_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
 MAX_STACKSETS_ADMINISTRATORS = 5  # "Your organization can have up to five registered delegated administrators"
 SERVICE_MANAGED = "SERVICE_MANAGED"
@@ -141,41 +143,18 @@ def _policy_of(backend: org_models.OrganizationsBackend) -> dict[str, Any] | Non
     return backend.__dict__.get("orgiam_resource_policy")
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]
-
-
-def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
-    return [s for s in _as_list(document.get("Statement")) if isinstance(s, dict)]
-
-
-def _names_account(principal: Any, account_id: str) -> bool:
-    """Whether a Principal element names the whole account (a role or user of it does not count here)."""
-    if principal == "*":
-        return True
-    if not isinstance(principal, dict):
-        return False
-    for value in _as_list(principal.get("AWS")):
-        text = str(value)
-        if text in ("*", account_id) or (text.startswith("arn:") and text.split(":")[4:6] == [account_id, "root"]):
-            return True
-    return False
-
-
 def _names_action(actions: Any, action: str) -> bool:
     wanted = f"organizations:{action}".lower()
-    return any(fnmatch.fnmatchcase(wanted, str(pattern).lower()) for pattern in _as_list(actions))
+    return any(fnmatch.fnmatchcase(wanted, str(pattern).lower()) for pattern in listed(actions))
 
 
 def policy_decision(document: dict[str, Any] | None, account_id: str, action: str) -> str:
     """What the delegation policy says of ``account_id`` calling ``action``: "Deny", "Allow" or "" (nothing)."""
     decision = ""
-    for statement in _statements(document or {}):
+    for statement in statements(document or {}):
         if "NotPrincipal" in statement or "NotAction" in statement:
             continue
-        if not _names_account(statement.get("Principal"), account_id) or not _names_action(statement.get("Action"), action):
+        if not names_account(statement.get("Principal"), account_id) or not _names_action(statement.get("Action"), action):
             continue
         if statement.get("Effect") == "Deny":
             return "Deny"  # a Deny counts whatever its Condition: the emulator says no where it cannot tell
@@ -189,13 +168,13 @@ def _check_policy_content(content: Any) -> dict[str, Any]:
         document = json.loads(content) if isinstance(content, str) else None
     except ValueError:
         document = None
-    statements = _statements(document) if isinstance(document, dict) else []
-    valid = bool(statements) and all(
+    found = statements(document) if isinstance(document, dict) else []
+    valid = bool(found) and all(
         s.get("Effect") in ("Allow", "Deny") and ("Principal" in s or "NotPrincipal" in s)
-        and _as_list(s.get("Action") or s.get("NotAction"))
-        and all(str(a).lower().startswith("organizations:") for a in _as_list(s.get("Action") or s.get("NotAction")))
-        for s in statements)
-    if not valid or not isinstance(document, dict) or len(_as_list(document.get("Statement"))) != len(statements):
+        and listed(s.get("Action") or s.get("NotAction"))
+        and all(str(a).lower().startswith("organizations:") for a in listed(s.get("Action") or s.get("NotAction")))
+        for s in found)
+    if not valid or not isinstance(document, dict) or len(listed(document.get("Statement"))) != len(found):
         raise InvalidInputException("The provided policy document does not meet the requirements of the specified policy type.")
     return document
 

@@ -143,7 +143,7 @@ def _identity_policies(role: Any, partition: str) -> tuple[list[dict[str, Any]],
     return documents, boundary
 
 
-def _listed(value: Any) -> list[Any]:
+def listed(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, list) else [value]
@@ -194,7 +194,7 @@ def _condition_met(operator: str, key: str, wanted: Any, context: dict[str, list
     if key not in context and key not in _KNOWN_KEYS:
         return None
     have = context.get(key)
-    wants = [str(w) if not isinstance(w, bool) else str(w).lower() for w in _listed(wanted)]
+    wants = [str(w) if not isinstance(w, bool) else str(w).lower() for w in listed(wanted)]
     if op == "null":
         return (have is None) == (wants[0].lower() == "true")
     if op not in _STRING_OPS:
@@ -231,25 +231,25 @@ def _conditions(statement: dict[str, Any], context: dict[str, list[str]]) -> boo
     return True
 
 
-def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
-    return [s for s in _listed(document.get("Statement")) if isinstance(s, dict)]
+def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in listed(document.get("Statement")) if isinstance(s, dict)]
 
 
 def _action_applies(statement: dict[str, Any], action: str) -> bool:
     if "NotAction" in statement:
-        return not any(_pattern_matches(p, action) for p in _listed(statement["NotAction"]))
-    return any(_pattern_matches(p, action) for p in _listed(statement.get("Action")))
+        return not any(_pattern_matches(p, action) for p in listed(statement["NotAction"]))
+    return any(_pattern_matches(p, action) for p in listed(statement.get("Action")))
 
 
 def _resource_applies(statement: dict[str, Any], resource: str | None, context: dict[str, list[str]]) -> bool:
     if resource is None:
         # not read here: an Allow is taken to cover it; a Deny only when it names every resource (a Deny of
         # some ARNs does not reach a call AWS authorizes on "*", such as iam:GetAccountAuthorizationDetails)
-        return statement.get("Effect") != "Deny" or "*" in _listed(statement.get("Resource"))
+        return statement.get("Effect") != "Deny" or "*" in listed(statement.get("Resource"))
     if "NotResource" in statement:
         return not any(_pattern_matches(_substitute(p, context), resource, case=True)
-                       for p in _listed(statement["NotResource"]))
-    return any(_pattern_matches(_substitute(p, context), resource, case=True) for p in _listed(statement.get("Resource")))
+                       for p in listed(statement["NotResource"]))
+    return any(_pattern_matches(_substitute(p, context), resource, case=True) for p in listed(statement.get("Resource")))
 
 
 def evaluate(documents: list[dict[str, Any]], action: str, resource: str | None,
@@ -257,7 +257,7 @@ def evaluate(documents: list[dict[str, Any]], action: str, resource: str | None,
     """``deny`` (explicit), ``allow`` or ``implicit`` for ``action`` on ``resource`` under ``documents``."""
     allowed = False
     for document in documents:
-        for statement in _statements(document):
+        for statement in statements(document):
             if not _action_applies(statement, action) or not _resource_applies(statement, resource, context):
                 continue
             if not _conditions(statement, context):
@@ -269,21 +269,26 @@ def evaluate(documents: list[dict[str, Any]], action: str, resource: str | None,
     return "allow" if allowed else "implicit"
 
 
-def _principal_matches(principal: Any, caller_arn: str, caller_account: str) -> bool:
+def names_account(principal: Any, account_id: str) -> bool:
+    """Whether a Principal element names the whole account ``account_id`` (its id, its root, or everyone); a role
+    or user of it does not count here."""
     if principal == "*":
         return True
     if not isinstance(principal, dict):
         return False
-    for entry in _listed(principal.get("AWS")):
-        entry = str(entry)
-        if entry in ("*", caller_arn, caller_account) or entry.endswith(f":iam::{caller_account}:root"):
-            return True
-    return False
+    return any(str(entry) in ("*", account_id) or str(entry).endswith(f":iam::{account_id}:root")
+               for entry in listed(principal.get("AWS")))
+
+
+def _principal_matches(principal: Any, caller_arn: str, caller_account: str) -> bool:
+    """The caller's account as a whole, or the caller's role by its ARN."""
+    return names_account(principal, caller_account) or (
+        isinstance(principal, dict) and caller_arn in [str(e) for e in listed(principal.get("AWS"))])
 
 
 def trust_allows(trust: dict[str, Any], caller_arn: str, caller_account: str, context: dict[str, list[str]]) -> bool:
     allowed = False
-    for statement in _statements(trust):
+    for statement in statements(trust):
         if not _action_applies(statement, "sts:AssumeRole"):
             continue
         if not _principal_matches(statement.get("Principal"), caller_arn, caller_account):
