@@ -25,6 +25,7 @@ from typing import Any
 
 from ..aws import cloudformation as cfn_ops
 from ..aws.errors import error_code
+from ..aws.organizations import root_policy_types
 from ..model import Action, Decision, Result, StackState, Task, VerifiedState
 from ..plan.drift import Drift
 from ..render.common import desired_template
@@ -36,11 +37,6 @@ POLICY = "AWS::Organizations::Policy"
 
 class PolicyTypesOff(RuntimeError):
     """The root does not have a policy type the catalog uses enabled."""
-
-
-def enabled_policy_types(organizations: Any) -> set[str]:
-    roots = organizations.list_roots()["Roots"]
-    return {t["Type"] for root in roots for t in root.get("PolicyTypes", []) if t.get("Status") == "ENABLED"}
 
 
 class OrgPoliciesOperator(Operator):
@@ -109,7 +105,7 @@ class OrgPoliciesOperator(Operator):
     def observe(self, ctx: Context, cfn: Any, task: Task) -> Any:
         wanted = {kind for kind, _ in attachments(task.desired.document).values()}
         if wanted:
-            enabled = enabled_policy_types(ctx.clients.member_client("organizations", task.account_id, task.region))
+            _, enabled = root_policy_types(ctx.clients.member_client("organizations", task.account_id, task.region))
             missing = sorted(wanted - enabled)
             if missing:
                 raise PolicyTypesOff(

@@ -128,9 +128,8 @@ class PolicyTypesOperator(OrganizationsOperator):
     denied until the catalog's policies are attached. orgiam never disables a type."""
 
     def observe(self, ctx: Context, org: Any, task: Task) -> Any:
-        (root,) = org.list_roots()["Roots"]
-        enabled = {t["Type"] for t in root.get("PolicyTypes", []) if t.get("Status") == "ENABLED"}
-        return {"root": root["Id"], "enabled": sorted(enabled)}
+        root, enabled = org_ops.root_policy_types(org)
+        return {"root": root, "enabled": sorted(enabled)}
 
     def fingerprint(self, state: Any) -> dict[str, str]:
         return {"enabled": ",".join(state["enabled"])}

@@ -22,6 +22,12 @@ ACCESS_DENIED = ("AccessDeniedException", "AccessDenied")
 DOCS = "docs/delegated-admin.md"
 
 
+def root_policy_types(org: Any) -> tuple[str, set[str]]:
+    """(the root's id, the organization policy types enabled on it): one ListRoots."""
+    (root,) = org.list_roots()["Roots"]
+    return str(root["Id"]), {t["Type"] for t in root.get("PolicyTypes", []) if t.get("Status") == "ENABLED"}
+
+
 def delegated_administrators(org: Any, service_principal: str) -> tuple[str, ...]:
     """The ids of the accounts registered as delegated administrators for ``service_principal``."""
     found: list[str] = []
