@@ -99,6 +99,7 @@ class Kind(str, enum.Enum):
     ORGANIZATION_POLICY = "organization-policy"  # orgiam's statement in the Organizations resource-based delegation policy
     ORG_POLICIES = "org-policies"  # the catalog's SCPs and RCPs, one stack in the management account
     POLICY_TYPES = "policy-types"  # the organization policy types enabled on the root (bootstrap)
+    ROLE_STACKSET = "role-stackset"  # one catalog role's service-managed stack set (settings.yml engine: stacksets)
 
     def __str__(self) -> str:
         return self.value

@@ -21,12 +21,14 @@ from ..aws.errors import AwsAccessError, explain_aws_error, is_transient
 from ..model import DONE_BY_ACTION, Action, Kind, PlannedTask, Result, Status, Task
 from .operators import OPERATORS, Context, Operator
 from .org_policies import OrgPoliciesOperator
+from .role_stacksets import RoleStackSetOperator
 
 
 @dataclass
 class Engine:
     ctx: Context
-    operators: dict[Any, Operator] = field(default_factory=lambda: {**OPERATORS, Kind.ORG_POLICIES: OrgPoliciesOperator()})
+    operators: dict[Any, Operator] = field(default_factory=lambda: {**OPERATORS, Kind.ORG_POLICIES: OrgPoliciesOperator(),
+                                                                    Kind.ROLE_STACKSET: RoleStackSetOperator()})
 
     def operator(self, task: Task) -> Operator:
         return self.operators[task.kind]
