@@ -75,3 +75,84 @@ def test_from_an_empty_organization_to_converged(workspace):
     second = ws.playbook()
     assert second.returncode == 0, second.output
     assert "changes: 0" in (ws.out / "summary.txt").read_text(), second.output
+
+
+def ou_id(ws, path):
+    org = ws.client("organizations")
+    parent = org.list_roots()["Roots"][0]["Id"]
+    for name in path.split("/"):
+        ous = org.list_organizational_units_for_parent(ParentId=parent)["OrganizationalUnits"]
+        parent = next(ou["Id"] for ou in ous if ou["Name"] == name)
+    return parent
+
+
+def new_account(ws, name, path):
+    """An account created by Organizations (at the root, as AWS does) and moved into ``path``."""
+    org = ws.client("organizations")
+    status = org.create_account(Email=f"{name.lower()}@example.com", AccountName=name)["CreateAccountStatus"]
+    account_id = status.get("AccountId") or org.describe_create_account_status(
+        CreateAccountRequestId=status["Id"])["CreateAccountStatus"]["AccountId"]
+    ws.accounts[name] = account_id
+    root = org.list_roots()["Roots"][0]["Id"]
+    org.move_account(AccountId=account_id, SourceParentId=root, DestinationParentId=ou_id(ws, path))
+    return account_id
+
+
+def move(ws, account, path):
+    org = ws.client("organizations")
+    account_id = ws.accounts[account]
+    source = org.list_parents(ChildId=account_id)["Parents"][0]["Id"]
+    org.move_account(AccountId=account_id, SourceParentId=source, DestinationParentId=ou_id(ws, path))
+
+
+def test_an_account_created_in_a_targeted_child_ou_gets_its_roles_without_a_run_and_one_moved_out_loses_them(workspace):
+    ws = workspace
+    trusted_access(ws)
+    use_stacksets(ws)
+    assert ws.playbook().returncode == 0
+    new_account(ws, "Payments Staging", "Workloads/SDLC")  # no run between
+    assert roles_in(ws, "Payments Staging") == ["ReadOnly", "WorkloadDeployer"]
+    move(ws, "Payments-Test", "Deployments")  # out of every OU of ReadOnly and WorkloadDeployer
+    assert roles_in(ws, "Payments-Test") == []
+    move(ws, "Sandbox-Bob", "Workloads/Prod")  # from one role's OU into the others'
+    assert roles_in(ws, "Sandbox-Bob") == ["ReadOnly", "WorkloadDeployer"]
+    # the next run finds nothing to deploy, and grants exactly the accounts that have the role now
+    run = ws.playbook()
+    assert run.returncode == 0, run.output
+    sets = [a for a in ws.report()["accounts"] if a["kind"] == "role-stackset"]
+    assert {a["status"] for a in sets} == {"unchanged"}, [(a["stack_name"], a["reason"]) for a in sets]
+    workloads = [a for a in WORKLOADS if a != "Payments-Test"] + ["Payments Staging", "Sandbox-Bob"]
+    assert granted(ws, "orgiam-ReadOnly-Workloads") == arns(ws, "ReadOnly", workloads)
+    assert granted(ws, "orgiam-SandboxAdmin-Sandbox") == arns(ws, "SandboxAdmin", ["Sandbox Alice"])
+
+
+def cfn_calls(recorded):
+    return [c for c in recorded if c["service"] in ("cloudformation", "sts") and c["operation"] != "GetCallerIdentity"]
+
+
+def test_a_no_op_costs_the_same_calls_for_three_times_the_accounts(workspace):
+    ws = workspace
+    trusted_access(ws)
+    use_stacksets(ws)
+    assert ws.playbook().returncode == 0
+
+    def no_op():
+        clear_calls(ws.endpoint)
+        run = ws.playbook()
+        assert run.returncode == 0, run.output
+        assert "changes: 0" in (ws.out / "summary.txt").read_text(), run.output
+        recorded = calls(ws.endpoint)
+        assert write_calls(recorded) == []
+        return cfn_calls(recorded), len(ws.report()["accounts"]), len(ws.accounts)
+
+    small, _, accounts_before = no_op()
+    for index in range(2 * len(WORKLOADS + SANDBOX)):  # the targeted accounts, three times over
+        new_account(ws, f"Extra {index:02d}", "Workloads/SDLC" if index % 2 else "Sandbox")
+    assert ws.playbook().returncode == 0  # the inventory sees the new accounts; their instances came with them
+    large, _, accounts_after = no_op()
+    assert accounts_after >= accounts_before + 14
+    per_operation = lambda found: sorted(f"{c['account_id']} {c['operation']}" for c in found)  # noqa: E731
+    assert len(large) == len(small), (per_operation(small), per_operation(large))
+    # DescribeStackSet and ListStackInstances for each of the 3 roles, the central stack (twice: the region check
+    # and its task) and its template
+    assert len(small) <= 2 * 3 + 4, per_operation(small)

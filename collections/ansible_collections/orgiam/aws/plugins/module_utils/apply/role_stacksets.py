@@ -171,6 +171,14 @@ class RoleStackSetOperator(Operator):
             except AwsAccessError as exc:  # the instances say which accounts failed; the other steps go on
                 errors.append(str(exc))
 
+        def step(start: Any) -> None:
+            """One StackSets operation: started, then waited for; a refusal is kept and the next step goes on."""
+            try:
+                settle()
+                wait(start())
+            except AwsAccessError as exc:
+                errors.append(str(exc))
+
         def settle() -> None:
             running = set_ops.running_operation(cfn, task.name, call_as)
             if running:
@@ -186,32 +194,26 @@ class RoleStackSetOperator(Operator):
         if result.action == Action.CREATE:
             set_ops.create_stack_set(cfn, task.name, desired.body, {}, self.tags(ctx, task), auto, description, call_as)
         elif result.action == Action.UPDATE:
-            settle()
-            wait(set_ops.update_stack_set(cfn, task.name, desired.body, {}, self.tags(ctx, task), auto, description, call_as,
-                                          preferences))
+            step(lambda: set_ops.update_stack_set(cfn, task.name, desired.body, {}, self.tags(ctx, task), auto, description,
+                                                  call_as, preferences))
         changes = InstanceChanges.decoded(result.deploy_to)
         defer = set(extra.get("defer") or ())
-        if changes.again and result.action != Action.UPDATE:  # an update reaches every instance already
-            settle()
-            again = {a: extra["parents"][a] for a in changes.again if extra["parents"].get(a)}
-            if again:
-                wait(set_ops.update_stack_set(cfn, task.name, desired.body, {}, self.tags(ctx, task), auto, description,
-                                              call_as, preferences, account_targets(again), regions))
+        again = {a: extra["parents"][a] for a in changes.again if extra["parents"].get(a)}
+        if again and result.action != Action.UPDATE:  # an update reaches every instance already
+            step(lambda: set_ops.update_stack_set(cfn, task.name, desired.body, {}, self.tags(ctx, task), auto, description,
+                                                  call_as, preferences, account_targets(again), regions))
         if changes.ou_ids:
-            settle()
             # the accounts that must not have it, and those whose direct stack still holds the role (a switch)
-            wait(set_ops.create_instances(cfn, task.name, list(changes.ou_ids), regions, call_as,
-                                          ou_targets(changes.ou_ids, set(targets.excluded) | defer), preferences))
+            step(lambda: set_ops.create_instances(cfn, task.name, list(changes.ou_ids), regions, call_as,
+                                                  ou_targets(changes.ou_ids, set(targets.excluded) | defer), preferences))
         create = {a: ou for a, ou in changes.create.items() if a not in defer}
         if create and changes.ou_ids:  # the OU targets reached some of them
             have = set_ops.instance_statuses(cfn, task.name, call_as)
             create = {a: ou for a, ou in create.items() if a not in have}
         if create:
-            settle()
-            wait(set_ops.create_instances(cfn, task.name, [], regions, call_as, account_targets(create), preferences))
+            step(lambda: set_ops.create_instances(cfn, task.name, [], regions, call_as, account_targets(create), preferences))
         if changes.delete:
-            settle()
-            wait(set_ops.delete_instances(cfn, task.name, account_targets(changes.delete), regions, call_as, preferences))
+            step(lambda: set_ops.delete_instances(cfn, task.name, account_targets(changes.delete), regions, call_as, preferences))
         after = self.observe(ctx, cfn, task)
         self.check_instances(task, after, errors, result, defer)
         return after
@@ -253,8 +255,11 @@ class RoleStackSetOperator(Operator):
         have = {a: parents[a] for a in state.instances if parents.get(a)}
         unknown = sorted(set(state.instances) - set(have))
         if have:
-            settle()
-            wait(set_ops.delete_instances(cfn, task.name, account_targets(have), regions, task.call_as, preferences))
+            try:
+                settle()
+                wait(set_ops.delete_instances(cfn, task.name, account_targets(have), regions, task.call_as, preferences))
+            except AwsAccessError as exc:
+                errors.append(str(exc))
         after = self.observe(ctx, cfn, task)
         if after.instances:
             result.state = after
