@@ -20,13 +20,15 @@ from typing import Any
 from ..aws.errors import AwsAccessError, explain_aws_error, is_transient
 from ..model import DONE_BY_ACTION, Action, Kind, PlannedTask, Result, Status, Task
 from .operators import OPERATORS, Context, Operator
+from .identity_center import IdentityCenterOperator
 from .org_policies import OrgPoliciesOperator
 
 
 @dataclass
 class Engine:
     ctx: Context
-    operators: dict[Any, Operator] = field(default_factory=lambda: {**OPERATORS, Kind.ORG_POLICIES: OrgPoliciesOperator()})
+    operators: dict[Any, Operator] = field(default_factory=lambda: {
+        **OPERATORS, Kind.ORG_POLICIES: OrgPoliciesOperator(), Kind.IDENTITY_CENTER: IdentityCenterOperator()})
 
     def operator(self, task: Task) -> Operator:
         return self.operators[task.kind]
