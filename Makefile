@@ -19,11 +19,12 @@ LOCKS := requirements/runtime.txt requirements/dev.txt requirements/collections.
 
 # The virtualenv is brought up to date whenever a lock (or the collections installer) changes.
 # An existing venv is updated in place, not recreated; `make clean venv` starts from nothing.
-$(STAMP): $(LOCKS) scripts/install_collections.py
+$(STAMP): $(LOCKS) scripts/install_collections.py scripts/install_browser.sh
 	@command -v $(PYTHON) >/dev/null || { echo "orgiam needs $(PYTHON) (Python 3.11) on PATH"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.txt
 	$(BIN)/python scripts/install_collections.py
+	bash scripts/install_browser.sh
 	@! $(BIN)/pip show --quiet ansible 2>/dev/null || echo "note: $(VENV) still holds the full ansible package of the old requirements.txt; make clean venv drops it"
 	@touch $(STAMP)
 

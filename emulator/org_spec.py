@@ -9,6 +9,10 @@ A spec is plain data (what YAML gives)::
         tags: {...}
         accounts: [{name: ..., email: ..., tags: {...}, suspended: false}, ...]
         organizational_units: [...]      # child OUs, the same shape
+    identity_center:                     # optional: the organization instance, enabled in the management account
+      groups: [{name: platform-engineers, description: ...}, ...]
+      users: [{user_name: alice.platform, given_name: Alice, family_name: Platform, email: ...,
+               groups: [platform-engineers]}, ...]
 
 ``flatten`` turns it into OUs (parents first) and accounts, each with its OU path ("Workloads/Prod";
 "" is the root).
@@ -53,6 +57,27 @@ class OrganizationLayout:
     accounts: list[AccountSpec]
 
 
+@dataclass(frozen=True)
+class IdentityCenterGroup:
+    name: str  # the group's DisplayName, unique in the identity store
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class IdentityCenterUser:
+    user_name: str
+    given_name: str
+    family_name: str
+    email: str
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IdentityCenterSpec:
+    groups: list[IdentityCenterGroup]
+    users: list[IdentityCenterUser]
+
+
 class SpecError(ValueError):
     pass
 
@@ -81,6 +106,30 @@ def flatten(spec: dict[str, Any]) -> OrganizationLayout:
         ous=ous,
         accounts=accounts,
     )
+
+
+def identity_center(spec: dict[str, Any]) -> IdentityCenterSpec | None:
+    """The spec's ``identity_center`` section; None when the organization has no Identity Center."""
+    section = spec.get("identity_center")
+    if section is None:
+        return None
+    groups = [IdentityCenterGroup(str(g["name"]), str(g.get("description") or "")) for g in section.get("groups") or []]
+    names = {group.name for group in groups}
+    users: list[IdentityCenterUser] = []
+    for entry in section.get("users") or []:
+        user_name = str(entry.get("user_name") or "").strip()
+        memberships = tuple(str(group) for group in entry.get("groups") or [])
+        unknown = [group for group in memberships if group not in names]
+        if not user_name or unknown:
+            raise SpecError(f"an Identity Center user needs a user_name and groups the spec lists: {entry!r}")
+        given, _, family = user_name.partition(".")
+        users.append(IdentityCenterUser(
+            user_name=user_name, given_name=str(entry.get("given_name") or given.title()),
+            family_name=str(entry.get("family_name") or family.title() or given.title()),
+            email=str(entry.get("email") or f"{user_name}@example.com"), groups=memberships))
+    if len(names) != len(groups) or len({u.user_name for u in users}) != len(users):
+        raise SpecError("Identity Center group names and user names must be unique")
+    return IdentityCenterSpec(groups=groups, users=users)
 
 
 def _collect_ous(entries: list[dict[str, Any]], parent_path: str, ous: list[OuSpec],
@@ -126,6 +175,7 @@ def build_spec(
     sandbox_accounts: int = 25,
     suspended_accounts: int = 1,
     domain: str = "large.orgiam.example",
+    depth: int = 3,
 ) -> dict[str, Any]:
     """A large organization for benchmarks and pagination tests.
 
@@ -136,6 +186,11 @@ def build_spec(
     Member accounts (``n_accounts``, the management account not counted): the central "Security"
     account and "Log-Archive" in Security, ``sandbox_accounts`` in Sandbox (more than 20 by default),
     ``suspended_accounts`` closed ones in Suspended, the rest spread evenly over the Workloads OUs.
+
+    ``depth``: how many OU levels at most (Workloads is level 1, a team level 2). The default, 3, is the
+    shape above. Above 3 (the benchmark uses 5), half the OUs below Workloads are teams (no minimum of
+    21) and the other half hang in chains below them, one chain per team while they last: an
+    environment OU (level 3), "Region 1" (level 4), "Cell 1" (level 5), "Level 6" and so on.
     """
     fixed_accounts = 2 + suspended_accounts
     if n_ous < 5:
@@ -143,19 +198,45 @@ def build_spec(
     if n_accounts < fixed_accounts:
         raise SpecError(f"a large spec needs at least {fixed_accounts} accounts")
 
+    if depth < 3:
+        raise SpecError("a large spec has at least 3 OU levels (Workloads, teams, environments)")
+
     below_workloads = n_ous - 4
-    n_teams = min(below_workloads, max(21, math.ceil(below_workloads / 2)))
+    if depth == 3:
+        n_teams = min(below_workloads, max(21, math.ceil(below_workloads / 2)))
+    else:
+        n_teams = max(1, math.ceil(below_workloads / 2))
     n_nested = below_workloads - n_teams
     teams: list[dict[str, Any]] = [
         {"name": f"Team {index:02d}", "tags": {"Owner": f"team-{index:02d}"}, "organizational_units": []}
         for index in range(1, n_teams + 1)
     ]
-    for index in range(n_nested):
-        team = teams[index % n_teams]
-        rank = len(team["organizational_units"])
-        name = _NESTED_OU_NAMES[rank] if rank < len(_NESTED_OU_NAMES) else f"Env {rank + 1}"
-        environment = _ENVIRONMENT_OF.get(name, "dev")
-        team["organizational_units"].append({"name": name, "tags": {"Environment": environment}})
+    # (OU, owner, environment) of every OU below the teams, in the order accounts are dealt to them
+    nested_ous: list[tuple[dict[str, Any], str, str]] = []
+    if depth == 3:
+        for index in range(n_nested):
+            team = teams[index % n_teams]
+            rank = len(team["organizational_units"])
+            name = _NESTED_OU_NAMES[rank] if rank < len(_NESTED_OU_NAMES) else f"Env {rank + 1}"
+            environment = _ENVIRONMENT_OF.get(name, "dev")
+            team["organizational_units"].append({"name": name, "tags": {"Environment": environment}})
+        nested_ous = [(nested, team["tags"]["Owner"], nested["tags"]["Environment"])
+                      for team in teams for nested in team["organizational_units"]]
+    else:
+        left = n_nested
+        for index, team in enumerate(teams):
+            if left <= 0:
+                break
+            name = _NESTED_OU_NAMES[index % len(_NESTED_OU_NAMES)]
+            environment = _ENVIRONMENT_OF[name]
+            parent = team
+            for level in range(3, min(depth, 2 + left) + 1):
+                label = name if level == 3 else {4: "Region 1", 5: "Cell 1"}.get(level, f"Level {level}")
+                nested = {"name": label, "tags": {"Environment": environment}, "organizational_units": []}
+                parent["organizational_units"].append(nested)
+                nested_ous.append((nested, team["tags"]["Owner"], environment))
+                parent = nested
+                left -= 1
 
     sandbox_count = min(sandbox_accounts, n_accounts - fixed_accounts)
     workload_count = n_accounts - fixed_accounts - sandbox_count
@@ -163,10 +244,7 @@ def build_spec(
     sandbox = [namer.account("Sandbox", "sandbox", "platform") for _ in range(sandbox_count)]
     suspended = [namer.account("Retired", "prod", "legacy", suspended=True) for _ in range(suspended_accounts)]
 
-    workload_ous = [(team, team["tags"]["Owner"], "test") for team in teams] + [
-        (nested, team["tags"]["Owner"], nested["tags"]["Environment"])
-        for team in teams for nested in team["organizational_units"]
-    ]
+    workload_ous = [(team, team["tags"]["Owner"], "test") for team in teams] + nested_ous
     if not workload_ous and workload_count:
         raise SpecError("no Workloads OU to hold the accounts")
     for index in range(workload_count):

@@ -24,11 +24,14 @@ from emulator.aws import boto3_session, botocore_session
 from emulator.org_spec import (
     ROOT_PATH,
     AccountSpec,
+    IdentityCenterSpec,
+    IdentityCenterUser,
     OrganizationLayout,
     OuSpec,
     SpecError,
     build_spec,
     flatten,
+    identity_center,
     load_demo_spec,
 )
 from emulator.settings import DUMMY_CREDENTIALS, REGION
@@ -53,7 +56,8 @@ def seed_organization(endpoint_url: str, spec: dict[str, Any], region: str = REG
     """Make the organization at ``endpoint_url`` match ``spec``.
 
     Returns ``{"management_account_id", "root_id", "accounts": {name: id}, "ous": {path: id}}``; the
-    management account is in ``accounts`` under its spec name.
+    management account is in ``accounts`` under its spec name. With an ``identity_center`` section, also
+    ``"identity_center": {"instance_arn", "identity_store_id", "groups": {name: id}, "users": {name: id}}``.
     """
     layout = flatten(spec)
     seeder = _Seeder(endpoint_url, region)
@@ -63,12 +67,16 @@ def seed_organization(endpoint_url: str, spec: dict[str, Any], region: str = REG
     ou_ids = seeder.ensure_ous(root_id, layout.ous)
     account_ids = seeder.ensure_accounts(management_id, root_id, ou_ids, layout.accounts)
     seeder.ensure_policy_types(root_id, spec.get("policy_types") or [])
-    return {
+    seeded: dict[str, Any] = {
         "management_account_id": management_id,
         "root_id": root_id,
         "accounts": {layout.management_name: management_id, **account_ids},
         "ous": {path: ou_id for path, ou_id in ou_ids.items() if path != ROOT_PATH},
     }
+    identity_center_spec = identity_center(spec)
+    if identity_center_spec is not None:
+        seeded["identity_center"] = seeder.ensure_identity_center(identity_center_spec)
+    return seeded
 
 
 class _Seeder:
@@ -92,6 +100,60 @@ class _Seeder:
         for policy_type in policy_types:
             if policy_type not in enabled:
                 self.org.enable_policy_type(RootId=root_id, PolicyType=policy_type)
+
+    def ensure_identity_center(self, spec: IdentityCenterSpec) -> dict[str, Any]:
+        """The organization instance of Identity Center (enabled once) and its identity store's groups, users and
+        memberships, each looked up first as orgiam looks them up (by display name, by user name)."""
+        sso_admin = self._client("sso-admin")
+        instances = sso_admin.list_instances()["Instances"]
+        if instances:
+            instance_arn = str(instances[0]["InstanceArn"])
+        else:
+            instance_arn = str(sso_admin.create_instance()["InstanceArn"])
+        store_id = str(sso_admin.describe_instance(InstanceArn=instance_arn)["IdentityStoreId"])
+        store = self._client("identitystore")
+        groups = {group.name: self._ensure_group(store, store_id, group.name, group.description) for group in spec.groups}
+        users: dict[str, str] = {}
+        for user in spec.users:
+            users[user.user_name] = user_id = self._ensure_user(store, store_id, user)
+            for group_name in user.groups:
+                self._ensure_membership(store, store_id, groups[group_name], user_id)
+        return {"instance_arn": instance_arn, "identity_store_id": store_id, "groups": groups, "users": users}
+
+    @staticmethod
+    def _ensure_group(store: BaseClient, store_id: str, name: str, description: str) -> str:
+        try:
+            return str(store.get_group_id(IdentityStoreId=store_id, AlternateIdentifier={
+                "UniqueAttribute": {"AttributePath": "displayName", "AttributeValue": name}})["GroupId"])
+        except ClientError as error:
+            if _code(error) != "ResourceNotFoundException":
+                raise
+        request = {"IdentityStoreId": store_id, "DisplayName": name}
+        if description:
+            request["Description"] = description
+        return str(store.create_group(**request)["GroupId"])
+
+    @staticmethod
+    def _ensure_user(store: BaseClient, store_id: str, user: IdentityCenterUser) -> str:
+        try:
+            return str(store.get_user_id(IdentityStoreId=store_id, AlternateIdentifier={
+                "UniqueAttribute": {"AttributePath": "userName", "AttributeValue": user.user_name}})["UserId"])
+        except ClientError as error:
+            if _code(error) != "ResourceNotFoundException":
+                raise
+        return str(store.create_user(
+            IdentityStoreId=store_id, UserName=user.user_name, DisplayName=f"{user.given_name} {user.family_name}",
+            Name={"GivenName": user.given_name, "FamilyName": user.family_name},
+            Emails=[{"Value": user.email, "Type": "work", "Primary": True}])["UserId"])
+
+    @staticmethod
+    def _ensure_membership(store: BaseClient, store_id: str, group_id: str, user_id: str) -> None:
+        try:
+            store.get_group_membership_id(IdentityStoreId=store_id, GroupId=group_id, MemberId={"UserId": user_id})
+        except ClientError as error:
+            if _code(error) != "ResourceNotFoundException":
+                raise
+            store.create_group_membership(IdentityStoreId=store_id, GroupId=group_id, MemberId={"UserId": user_id})
 
     def ensure_organization(self) -> str:
         try:

@@ -27,7 +27,8 @@ def install_extensions() -> None:
     with _install_lock:
         if _installed:
             return
-        from emulator import cfn_cicd, cfn_iam, cfn_organizations, cfn_secrets, cfn_stacks, delegated_admin, iam_backend, s3_policy, stacksets
+        from emulator import (cfn_cicd, cfn_iam, cfn_organizations, cfn_secrets, cfn_sso, cfn_stacks, delegated_admin,
+                             iam_backend, s3_policy, stacksets)
 
         extensions = [
             iam_backend,  # AWS managed policies built on first use
@@ -39,6 +40,7 @@ def install_extensions() -> None:
             s3_policy,  # bucket policies: conditions evaluated, a Deny over HTTP no longer refuses everything
             cfn_cicd,  # the pipeline's CloudFormation types (cicd/): KMS key, bucket settings, CodeBuild, CodePipeline, event bus
             cfn_organizations,  # organization policies with AWS's rules (types enabled, sizes, limits); AWS::Organizations::Policy
+            cfn_sso,  # Identity Center (sso-admin, identitystore) with roles in member accounts; AWS::SSO::PermissionSet, Assignment
         ]
         for extension in extensions:
             extension.install()

@@ -175,6 +175,8 @@ class ActionModule(OrgiamAction):
                                org_units={**dict(task_vars.get("orgiam_ou_ids") or {}), "": str(task_vars.get("orgiam_root_id") or "")})
         except AwsAccessError as exc:  # refused as a whole before any write (another region's stacks, ...)
             return dict(result, failed=True, msg=f"orgiam: {exc}")
+        except CatalogError as exc:  # found only by looking (Identity Center groups): before any write too
+            return dict(result, failed=True, msg=str(exc))
         if outcome.central.traceback:
             display.vvv(f"orgiam: central: {outcome.central.traceback}")
         report = build_report(outcome, len(accounts), call_log.writes())

@@ -99,6 +99,7 @@ class Kind(str, enum.Enum):
     ORGANIZATION_POLICY = "organization-policy"  # orgiam's statement in the Organizations resource-based delegation policy
     ORG_POLICIES = "org-policies"  # the catalog's SCPs and RCPs, one stack in the management account
     POLICY_TYPES = "policy-types"  # the organization policy types enabled on the root (bootstrap)
+    IDENTITY_CENTER = "identity-center"  # permission sets and account assignments, one stack (identity_center mode)
     ROLE_STACKSET = "role-stackset"  # one catalog role's service-managed stack set (settings.yml engine: stacksets)
 
     def __str__(self) -> str:
@@ -279,6 +280,8 @@ class Result:
     drift: list[dict[str, Any]] = field(default_factory=list)  # live verification: what was changed by hand
     repairs: list[str] = field(default_factory=list)  # the calls that put it back
     exposure: list[dict[str, Any]] = field(default_factory=list)  # who else may assume orgiam's roles (reported only)
+    # people's access this task changes (plan/access.py): principal_type, principal, change, role, account_id, via
+    access: list[dict[str, str]] = field(default_factory=list)
     diff: dict[str, str] | None = None
     error: str = ""
     error_code: str = ""
@@ -323,6 +326,7 @@ class Result:
             "drift": [dict(d) for d in self.drift],
             "repairs": list(self.repairs),
             "exposure": [dict(e) for e in self.exposure],
+            "access": [dict(a) for a in self.access],
             "granted": dict(self.granted),
             "retained": list(self.retained),
             "groups": list(self.groups),

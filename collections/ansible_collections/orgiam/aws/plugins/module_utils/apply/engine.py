@@ -20,6 +20,7 @@ from typing import Any
 from ..aws.errors import AwsAccessError, explain_aws_error, is_transient
 from ..model import DONE_BY_ACTION, Action, Kind, PlannedTask, Result, Status, Task
 from .operators import OPERATORS, Context, Operator
+from .identity_center import IdentityCenterOperator
 from .org_policies import OrgPoliciesOperator
 from .role_stacksets import RoleStackSetOperator
 
@@ -27,8 +28,9 @@ from .role_stacksets import RoleStackSetOperator
 @dataclass
 class Engine:
     ctx: Context
-    operators: dict[Any, Operator] = field(default_factory=lambda: {**OPERATORS, Kind.ORG_POLICIES: OrgPoliciesOperator(),
-                                                                    Kind.ROLE_STACKSET: RoleStackSetOperator()})
+    operators: dict[Any, Operator] = field(default_factory=lambda: {
+        **OPERATORS, Kind.ORG_POLICIES: OrgPoliciesOperator(), Kind.IDENTITY_CENTER: IdentityCenterOperator(),
+        Kind.ROLE_STACKSET: RoleStackSetOperator()})
 
     def operator(self, task: Task) -> Operator:
         return self.operators[task.kind]

@@ -37,6 +37,7 @@ from ..plan.decide import decide
 from ..plan.drift import Drift, compare, expected_state
 from ..plan.exposure import attached_aws_policies, outside_access
 from ..plan.template_values import TemplateValueError, resolve_template
+from ..plan.access import access_changes, central_access, change_lines
 from ..render.bootstrap import parse_template
 from ..render.central import grants_from_template
 from ..render.common import desired_template, stack_tags
@@ -249,7 +250,8 @@ class Operator:
             before_doc = cfn_ops.get_template(cfn, task.name) if state is not None else None
             after_doc = None if deleting else desired.document
             result.changes = D.template_changes(before_doc, after_doc)
-            result.plan = self.describe_changes(before_doc, after_doc)
+            result.access = self.access_changes(task, before_doc, after_doc)
+            result.plan = change_lines(result.access, ctx.account_names) + self.describe_changes(before_doc, after_doc)
             before, after = D.pretty(before_doc), D.pretty(after_doc)
         else:
             if state is not None:
@@ -267,6 +269,12 @@ class Operator:
     def describe_changes(self, before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
         """The plan's lines for a rendered template going from ``before`` (deployed) to ``after`` (desired)."""
         return D.describe_changes(before, after)
+
+    def access_changes(self, task: Task, before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[dict[str, str]]:
+        """Who gains or loses which role where, when the template says who may assume what (the central stack)."""
+        if task.kind != Kind.CENTRAL:
+            return []
+        return access_changes(central_access(before), central_access(after))
 
     def where(self, task: Task) -> str:
         """The stack as a --diff header names it."""

@@ -17,6 +17,13 @@ Two modes:
   IAM users: a SAML provider and one federated role per group in the central
   account; member roles then trust those federated roles instead of requiring MFA
   (MFA is the identity provider's job, and a chained session carries no MFA flag).
+* ``identity_center``: IAM Identity Center instead of the central account: each role for people becomes a
+  permission set and each grant account assignments of an Identity Center group, found by its display name
+  in the identity store (orgiam never creates groups or users there: they come from the identity source).
+  One stack in the management account (or the delegated administrator) holds them; member accounts get no
+  stack for people's roles (machine roles keep theirs). ``identity_center.keep_iam_users: true`` is the
+  migration step from ``iam_users``: the IAM groups, users and member roles stay deployed beside the
+  permission sets until people have moved (docs/operations.md, "Moving to Identity Center").
 """
 
 from __future__ import annotations
@@ -28,7 +35,8 @@ from typing import Any
 
 from .yamlsource import SourceDoc, SourceError, closest, decode_utf8, did_you_mean, listing
 
-IDENTITY_MODES = ("iam_users", "saml")
+IDENTITY_MODES = ("iam_users", "saml", "identity_center")
+IDENTITY_CENTER = "identity_center"
 CONSOLE_CHOICES = ("none", "reset_on_first_login")
 # IAM's names are [\w+=,.@-] with an ASCII \w; Python's \w (and so a JSON Schema pattern) takes any letter
 IAM_NAME_CHARS = r"[A-Za-z0-9_+=,.@-]"
@@ -37,6 +45,7 @@ USER_NAME = rf"^{IAM_NAME_CHARS}{{1,64}}$"
 # a group's assume-role policies are named <group>-assume-<n>, n up to 10: the group name leaves room for it
 MAX_GROUP_NAME = 128 - len("-assume-10")
 MAX_GROUPS_PER_USER = 10  # IAM quota
+PERMISSION_SET_NAME_MAX = 32  # Identity Center's limit; a permission set is named after its catalog role
 SAML_METADATA_MIN, SAML_METADATA_MAX = 1000, 10_000_000  # IAM's bounds for SamlMetadataDocument
 MAX_GROUP_MANAGED_POLICIES = 10  # IAM's default quota of managed policies attached to a group
 GROUP_INLINE_MAX_CHARS = 5120  # all of a group's inline policies together (IAM's quota)
@@ -108,6 +117,20 @@ IDENTITY_SCHEMA: dict[str, Any] = {
                 "max_session_duration": {"type": "integer", "minimum": 3600, "maximum": 43200},
             },
         },
+        "identity_center": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                # found with sso-admin ListInstances when left out (an organization has one instance)
+                "instance_arn": {"type": "string", "pattern": r"^arn:aws[a-z-]*:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$"},
+                # the AWS access portal URL people sign in at; left out: https://<identity store id>.awsapps.com/start
+                "start_url": {"type": "string", "pattern": r"^https://\S+$"},
+                # the region Identity Center lives in; left out: settings.yml home_region
+                "region": {"type": "string", "pattern": r"^[a-z]{2}(-[a-z]+)+-\d$"},
+                # the migration step from iam_users: keep the IAM groups, users and member roles deployed too
+                "keep_iam_users": {"type": "boolean"},
+            },
+        },
     },
 }
 
@@ -165,6 +188,14 @@ class SamlDef:
 
 
 @dataclass(frozen=True)
+class IdentityCenterDef:
+    instance_arn: str = ""
+    start_url: str = ""
+    region: str = ""
+    keep_iam_users: bool = False
+
+
+@dataclass(frozen=True)
 class Identity:
     mode: str = "iam_users"
     default_groups: bool = True
@@ -173,6 +204,19 @@ class Identity:
     saml: SamlDef | None = None
     source: str = ""
     machine_roles: tuple[str, ...] = ()  # roles trusted by machines (trusted_by): no group, nothing in the central stack
+    identity_center: IdentityCenterDef | None = None
+
+    @property
+    def iam_mode(self) -> str:
+        """How people reach member roles through IAM: iam_users or saml; "" when only Identity Center gives access
+        (then member stacks hold machine roles alone and there is no central stack)."""
+        if self.mode != IDENTITY_CENTER:
+            return self.mode
+        return "iam_users" if self.identity_center is not None and self.identity_center.keep_iam_users else ""
+
+    @property
+    def uses_identity_center(self) -> bool:
+        return self.mode == IDENTITY_CENTER
 
 
 @dataclass
@@ -263,8 +307,13 @@ def build_identity(inp: IdentityInput, roles: list[Any], prefix: str, catalog_di
     role_names = {r.name for r in roles}
     machines = {r.name: r for r in roles if getattr(r, "trusted_by", ())}
     mode = data.get("mode", "iam_users")
+    center = data.get("identity_center") or {}
+    keep_iam = mode == IDENTITY_CENTER and bool(center.get("keep_iam_users"))
+    # Identity Center groups come from the identity source, so default groups are asked for, not assumed
+    # (during the migration from iam_users they stay as they were)
+    default_groups = bool(data.get("default_groups", mode != IDENTITY_CENTER or keep_iam))
     groups: list[GroupDef] = []
-    if data.get("default_groups", True):
+    if default_groups:
         for role in roles:
             groups.extend(default_groups_for(role, prefix))
     for index, entry in enumerate(data.get("groups", [])):
@@ -331,6 +380,12 @@ def build_identity(inp: IdentityInput, roles: list[Any], prefix: str, catalog_di
             problems.append(SourceError(file, "users are not created in saml mode; people come from the identity provider. Remove 'users' or set mode: iam_users",
                                         line("users"), "users"))
             break
+        if mode == IDENTITY_CENTER and not keep_iam:
+            problems.append(SourceError(
+                file, "users are not created in identity_center mode; people and their groups come from Identity Center's "
+                "identity source. Remove 'users' (or, while moving from iam_users, set identity_center.keep_iam_users: true)",
+                line("users"), "users"))
+            break
         for g_index, group_name in enumerate(entry.get("groups", [])):
             if group_name.lower() not in names and not any(group_name.lower().startswith(f"{prefix}-{r}-".lower()) for r in refused):
                 where = line("users", index, "groups", g_index)
@@ -381,5 +436,34 @@ def build_identity(inp: IdentityInput, roles: list[Any], prefix: str, catalog_di
             saml = SamlDef(spec["provider_name"], spec["metadata_file"], metadata, int(spec.get("max_session_duration", 3600)))
     elif data.get("saml"):
         problems.append(SourceError(file, "a 'saml' section needs mode: saml", line("saml"), "saml"))
-    return Identity(mode, bool(data.get("default_groups", True)), tuple(groups), tuple(users), saml, file,
-                    tuple(sorted(machines))), problems
+    center_def = None
+    if mode == IDENTITY_CENTER:
+        center_def = IdentityCenterDef(str(center.get("instance_arn", "")), str(center.get("start_url", "")),
+                                       str(center.get("region", "")), keep_iam)
+        problems += _identity_center_problems(groups, roles, file, keep_iam)
+    elif center:
+        problems.append(SourceError(file, "an 'identity_center' section needs mode: identity_center", line("identity_center"),
+                                    "identity_center"))
+    return Identity(mode, default_groups, tuple(groups), tuple(users), saml, file,
+                    tuple(sorted(machines)), center_def), problems
+
+
+def _identity_center_problems(groups: list[GroupDef], roles: list[Any], file: str, keep_iam: bool) -> list[SourceError]:
+    """What Identity Center cannot take: a permission set name over 32 characters, a group's own central
+    permissions (there is no central account for them, unless the IAM users are kept)."""
+    problems = []
+    for role in roles:
+        if not getattr(role, "trusted_by", ()) and len(role.name) > PERMISSION_SET_NAME_MAX:
+            problems.append(SourceError(
+                role.source, f"role '{role.name}' has {len(role.name)} characters; in identity_center mode it becomes a "
+                f"permission set of the same name, and Identity Center takes at most {PERMISSION_SET_NAME_MAX}: shorten it",
+                field_path="name"))
+    if keep_iam:
+        return problems
+    for group in (g for g in groups if not g.default):
+        if group.managed_policies or group.inline_policies:
+            problems.append(SourceError(
+                group.source or file, f"group '{group.name}' has managed_policies or inline_policies (permissions in the "
+                "central account); in identity_center mode there is no central IAM group to hold them: give them as a "
+                "role's policies instead", field_path="groups"))
+    return problems

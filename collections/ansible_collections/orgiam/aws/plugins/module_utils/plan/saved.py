@@ -105,7 +105,11 @@ def build_plan(
                     "failed": sum(1 for r in members + [central] if r.status == Status.FAILED),
                     # changes made by hand, found by live verification, counted apart from the catalog's
                     "drift": sum(len(r.drift) for r in members + [central]),
-                    "stacks_with_drift": sum(1 for r in members + [central] if r.drift)},
+                    "stacks_with_drift": sum(1 for r in members + [central] if r.drift),
+                    # who gains or loses which role in which account, as people read it (report: access_changes)
+                    "access_gains": sum(1 for r in members + [central] for a in r.access if a["change"] == "gains"),
+                    "access_losses": sum(1 for r in members + [central] for a in r.access if a["change"] == "loses")},
+        "access_changes": (report or {}).get("access_changes", []),
         "tasks": tasks,
         "central": _task_record(central),
         "report": report or {},

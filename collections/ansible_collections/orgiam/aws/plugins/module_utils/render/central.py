@@ -59,7 +59,7 @@ def central_template(
     ``deployed``: role name -> ARNs that exist (kept in Metadata, so that a run
     limited to some accounts keeps the others' grants).
     """
-    backend = backend_for(identity.mode)
+    backend = backend_for(identity.iam_mode or "iam_users")
     mfa_by_role = mfa_by_role or {}
     # roles trusted by machines have no group, and people of the central account cannot assume them: they are not
     # kept here, so that nothing of the central stack (nor its exposure report) names them
@@ -97,7 +97,7 @@ def central_template(
         "Resources": resources or {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
     }
     # the mode the stack was made for: a run of another mode is refused before it writes (usecases/sync.py)
-    template["Outputs"] = dict(outputs, **{IDENTITY_MODE_OUTPUT: {"Value": identity.mode}})
+    template["Outputs"] = dict(outputs, **{IDENTITY_MODE_OUTPUT: {"Value": identity.iam_mode or identity.mode}})
     return template
 
 

@@ -57,13 +57,13 @@ def template_problems(catalog: Catalog, resolution: Any, partition: str = "aws")
     problems = group_problems(catalog, resolution, partition)
     for key, accounts in by_roles.items():
         roles = roles_of[key]
-        template = member_template(roles, central_id, accounts[0].id, partition, catalog.identity.mode)
+        template = member_template(roles, central_id, accounts[0].id, partition, (catalog.identity.iam_mode or "iam_users"))
         size = len(canonical_json(template).encode())
         resources = len(template["Resources"])
         if resources <= MAX_RESOURCES and size <= limit:
             continue
         where = _accounts_text(accounts)
-        biggest = _largest_roles(roles, central_id, accounts[0].id, partition, catalog.identity.mode)
+        biggest = _largest_roles(roles, central_id, accounts[0].id, partition, (catalog.identity.iam_mode or "iam_users"))
         if resources > MAX_RESOURCES:
             problems.append(SourceError(
                 _source_file(roles, biggest),
@@ -96,7 +96,7 @@ def group_problems(catalog: Catalog, resolution: Any, partition: str = "aws") ->
         for role in roles:
             deployed.setdefault(role.name, []).append(role_arn(account_id, role, partition))
     grants = group_grants(catalog.identity, deployed, resolution.accounts)
-    backend = backend_for(catalog.identity.mode)
+    backend = backend_for((catalog.identity.iam_mode or "iam_users"))
     mfa_by_role = {role.name: role.mfa_required for role in catalog.roles}
     problems = []
     for group in catalog.identity.groups:

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..model import Result, Status
+from ..plan.access import GAINS, change_lines
 
 FAILED, PLANNED = str(Status.FAILED), str(Status.PLANNED)
 
@@ -68,8 +69,29 @@ def build_report(outcome: Any, accounts_seen: int, writes: list[str]) -> dict[st
             "write_operations": writes,
         },
         "accounts": [_strip(r) for r in members],
+        # who gains or loses which role in which account (the central or Identity Center stack's plan)
+        "access_changes": access_rows(members + [outcome.central]),
         "ok": not outcome.failed,
     }
+
+
+def access_rows(results: list[Result]) -> list[dict[str, str]]:
+    names = {r.task.account_id: r.task.account_name for r in results}
+    return [dict(a, account_name=names.get(a["account_id"], "")) for r in results for a in r.access]
+
+
+def access_summary(report: dict[str, Any], limit: int = 20) -> list[str]:
+    """'access: 3 gain(s), 1 loss(es)' and a line per principal, change and role."""
+    rows = report.get("access_changes") or []
+    if not rows:
+        return []
+    gains = sum(1 for a in rows if a["change"] == GAINS)
+    lines = [f"  access: {gains} gain(s), {len(rows) - gains} loss(es) of a role in an account"]
+    named = change_lines(rows, {a["account_id"]: a["account_name"] for a in rows if a.get("account_name")})
+    lines += [f"    {line[len('access: '):]}" for line in named[:limit]]
+    if len(named) > limit:
+        lines.append(f"    ... and {len(named) - limit} more in report.json (access_changes)")
+    return lines
 
 
 def _strip(result: Result) -> dict[str, Any]:
@@ -107,6 +129,7 @@ def summary_text(report: dict[str, Any]) -> str:
     ]
     if report["accounts"]:
         lines.extend(ou_table(report))
+    lines.extend(access_summary(report))
     if report.get("plan_id"):
         lines.append(f"  applied the saved plan {report['plan_id']}")
     drift = report.get("drift", [])
@@ -138,6 +161,12 @@ def summary_markdown(report: dict[str, Any]) -> str:
             f"{r['action']} | {', '.join(r['roles'])} | {r['error_code']} |"
         )
     text = "# orgiam sync report\n\n```\n" + summary_text(report) + "```\n\n" + "\n".join(rows) + "\n"
+    if report.get("access_changes"):
+        access = ["| who | change | role | account | through |", "| --- | --- | --- | --- | --- |"]
+        for a in report["access_changes"]:
+            access.append(f"| {a['principal_type']} {a['principal']} | {a['change']} | {a['role']} | "
+                          f"{a.get('account_name') or ''} ({a['account_id']}) | {a.get('via') or ''} |")
+        text += "\n## Who gains and loses access\n\n" + "\n".join(access) + "\n"
     if report.get("drift"):
         drift = ["| account | stack | resource | change | put back |", "| --- | --- | --- | --- | --- |"]
         for d in report["drift"]:

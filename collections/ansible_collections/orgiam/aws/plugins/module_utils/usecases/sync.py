@@ -15,6 +15,7 @@ plan (``plan/saved.py``): then each is applied exactly as planned, or refused as
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from ..render.org_policies import org_policies_template
 from ..plan.stacksets import batches, parent_ou
 from ..resolve import Resolution, group_grants
 from . import stacksets as engine_sets
+from .identity_center import CenterSetup, center_region, center_task, look_up
 
 
 @dataclass
@@ -129,6 +131,8 @@ def member_tasks(
     tasks, untouched = [], []
     for account in accounts:
         roles = resolution.roles_by_account.get(account.id, ())
+        if not catalog.identity.iam_mode:  # identity_center: people's roles are permission sets, machines' stay here
+            roles = tuple(r for r in roles if r.is_machine)
         task = _task(account, Kind.MEMBER, stack, region, partition, tuple(r.name for r in roles))
         if not account.active:
             untouched.append(Result(task, status=Status.SKIPPED, reason=f"account is {account.status}; never touched"))
@@ -138,7 +142,7 @@ def member_tasks(
             untouched.append(Result(task, status=Status.SKIPPED,
                                     reason="management account: touched only when a role names it"))
             continue
-        template = member_template(roles, central_id, account.id, partition, catalog.identity.mode) if roles else None
+        template = member_template(roles, central_id, account.id, partition, catalog.identity.iam_mode or "iam_users") if roles else None
         task.desired = desired_template(template)
         task.grants = desired_grants(account.id, roles, partition)
         tasks.append(task)
@@ -205,12 +209,20 @@ def run_sync(
     A run that writes holds the organization's run lock throughout; raises LockHeld when another run holds it.
     """
     central = check_central_stack(clients, catalog, resolution.central.id)
+    center = None
+    if catalog.identity.uses_identity_center:  # the instance and the groups, found before anything is written
+        home = policies_account(catalog, list(resolution.accounts.values()))
+        if home is None:
+            raise AwsAccessError("identity.yml says mode identity_center, and the inventory has no management account "
+                                 "(nor the delegated administrator of settings.yml) to hold the Identity Center stack",
+                                 "NoIdentityCenterAccount")
+        center = (home, look_up(clients, catalog, home, center_region(catalog, clients.region)))
     lock = _LazyLock(clients, catalog, resolution.central.id, options, notice) if options.lock and not options.check else None
     # role stack sets to take back to direct stacks: only looked for when the central stack says they exist
     leaving_stacksets = catalog.settings.engine != "stacksets" and central is not None and \
         central.outputs.get(engine_sets.ENGINE_OUTPUT) == "stacksets"
     try:
-        return _run(clients, catalog, resolution, run_account_ids, options, on_done, saved, part, lock, policies,
+        return _run(clients, catalog, resolution, run_account_ids, options, on_done, saved, part, lock, policies, center,
                     dict(org_units or {}), leaving_stacksets)
     finally:
         if lock is not None:
@@ -231,7 +243,8 @@ def check_central_stack(clients: AwsClients, catalog: Catalog, central_id: str) 
     central = describe_stack(clients.member_client("cloudformation", central_id, label="run"), name)
     if central is not None:
         deployed_mode = central.outputs.get(IDENTITY_MODE_OUTPUT, "")
-        if deployed_mode and deployed_mode != catalog.identity.mode:
+        # identity_center leaves the central stack as it is (kept or pruned, never changed in place)
+        if deployed_mode and catalog.identity.iam_mode and deployed_mode != catalog.identity.iam_mode:
             raise AwsAccessError(
                 f"identity.yml says mode {catalog.identity.mode}, and the central stack {name} was made for mode "
                 f"{deployed_mode}: orgiam does not change the identity mode in place (the member roles would stop "
@@ -305,6 +318,7 @@ def _run(
     part: tuple[int, int],
     lock: "_LazyLock | None",
     placement: Placement | None = None,
+    center: tuple[Account, CenterSetup] | None = None,
     org_units: dict[str, str] | None = None,
     leaving_stacksets: bool = False,
 ) -> SyncOutcome:
@@ -314,7 +328,8 @@ def _run(
     ctx = Context(clients, check=options.check, diff=options.diff, timeout=options.timeout, prune=catalog.settings.prune,
                   source=template_source(clients, catalog, central_id), plan_id=saved.id if saved else "",
                   before_write=lock, verify=options.verify, owned_path=catalog.settings.role_path,
-                  change_sets=options.preview == "change_set")
+                  change_sets=options.preview == "change_set",
+                  account_names={a.id: a.name for a in resolution.accounts.values()})
     engine = Engine(ctx)
     accounts = [resolution.accounts[a] for a in run_account_ids]
     if saved is None:
@@ -327,7 +342,13 @@ def _run(
     fresh_policies = policies_task(catalog, placement, policies_account(catalog, accounts), region, partition)
     policy_tasks = [t for t in tasks if t.kind == Kind.ORG_POLICIES] if saved is not None else \
         [t for t in [fresh_policies] if t is not None]
-    tasks = [t for t in tasks if t.kind != Kind.ORG_POLICIES]
+    # the Identity Center stack, when its account is among this run's
+    fresh_center = None
+    if center is not None and center[0].id in {a.id for a in accounts}:
+        fresh_center = center_task(catalog, resolution, center[1], center[0], center_region(catalog, region), partition)
+    center_tasks = [t for t in tasks if t.kind == Kind.IDENTITY_CENTER] if saved is not None else \
+        [t for t in [fresh_center] if t is not None]
+    tasks = [t for t in tasks if t.kind not in (Kind.ORG_POLICIES, Kind.IDENTITY_CENTER)]
     org_units = org_units or {}
     root_id = org_units.get("", "")
     parents = {a.id: parent_ou(a, org_units, root_id) for a in resolution.accounts.values()}
@@ -362,7 +383,7 @@ def _run(
     # that a plan.json changed after it was made (or made by other code) cannot deploy anything else
     rendered = {} if saved is None else {
         t.key: t.desired.hash for t in member_tasks(catalog, resolution, accounts, region, partition)[0]
-        + [t for t in [fresh_policies] if t is not None]}
+        + [t for t in [fresh_policies, fresh_center] if t is not None]}
     grants: dict[str, dict[str, str] | None] = {}
     guard = threading.Lock()
 
@@ -400,6 +421,18 @@ def _run(
             return earn(result, saved.granted(task.key))
         return earn(result, granted_by(result, options.check))
 
+    first: list[Result] = []
+    for task in center_tasks:  # before anything that could take people's IAM access away
+        try:
+            result = run_task(task)
+        except Exception as exc:  # noqa: BLE001  one task's failure, reported with the others
+            result = failure(task, exc)
+        first.append(result)
+        if on_done is not None:
+            on_done(result)
+    if any(r.status in (Status.FAILED, Status.STALE) for r in first) and ctx.prune == "apply":
+        # people may not have their Identity Center access: nothing of their IAM access is pruned in this run
+        engine = Engine(dataclasses.replace(ctx, prune="plan"))
     kept_roles: set[str] = set()
     set_results: list[Result] = []
     if uses_stacksets:
@@ -418,7 +451,7 @@ def _run(
         earn(result, granted_by(result, options.check))
         if on_done is not None:
             on_done(result)
-    members += untouched
+    members += untouched + first
     for task in policy_tasks:  # no grants: nothing in the central stack depends on them
         try:
             result = run_task(task)
@@ -479,6 +512,11 @@ def _sync_central(
     central = resolution.central
     task = _task(central, Kind.CENTRAL, central_stack_name(catalog), region, partition)
     result = Result(task)
+    if not catalog.identity.iam_mode:
+        # identity_center: people reach the accounts through Identity Center; a central stack left from
+        # iam_users or saml is kept or deleted by the prune policy, after the Identity Center stack has run
+        task.reason_if_absent = "identity_center mode gives people access through Identity Center"
+        return engine.run(task) if saved is None else engine.run_derived(task, saved.central_observed, saved.central_hash)
     roles = {r.name: r for r in catalog.roles}
     kept = {a for a, acc in resolution.accounts.items() if acc.active and grants.get(a, None) is None}
     kept_roles = set(kept_roles or ())
