@@ -26,6 +26,11 @@ def trusted_access(ws):
     ws.client("cloudformation").activate_organizations_access()
 
 
+def active_stack_sets(ws, prefix="orgiam-role-"):
+    summaries = ws.client("cloudformation").list_stack_sets(Status="ACTIVE")["Summaries"]
+    return sorted(s["StackSetName"] for s in summaries if s["Status"] == "ACTIVE" and s["StackSetName"].startswith(prefix))
+
+
 def roles_in(ws, account):
     return sorted(r["RoleName"] for r in ws.client("iam", account).list_roles(PathPrefix="/orgiam/")["Roles"])
 
@@ -69,9 +74,7 @@ def test_from_an_empty_organization_to_converged(workspace):
         assert roles_in(ws, account) == [], account
     assert granted(ws, "orgiam-ReadOnly-Workloads") == arns(ws, "ReadOnly", WORKLOADS)
     assert granted(ws, "orgiam-SandboxAdmin-Sandbox") == arns(ws, "SandboxAdmin", SANDBOX)
-    cfn = ws.client("cloudformation")
-    names = sorted(s["StackSetName"] for s in cfn.list_stack_sets(Status="ACTIVE")["Summaries"])
-    assert {"orgiam-role-ReadOnly", "orgiam-role-SandboxAdmin", "orgiam-role-WorkloadDeployer"} <= set(names)
+    assert active_stack_sets(ws) == ["orgiam-role-ReadOnly", "orgiam-role-SandboxAdmin", "orgiam-role-WorkloadDeployer"]
     second = ws.playbook()
     assert second.returncode == 0, second.output
     assert "changes: 0" in (ws.out / "summary.txt").read_text(), second.output
@@ -156,3 +159,45 @@ def test_a_no_op_costs_the_same_calls_for_three_times_the_accounts(workspace):
     # DescribeStackSet and ListStackInstances for each of the 3 roles, the central stack (twice: the region check
     # and its task) and its template
     assert len(small) <= 2 * 3 + 4, per_operation(small)
+
+
+def test_switching_engines_both_ways_keeps_every_accounts_roles_and_grants(workspace):
+    ws = workspace
+    ws.write_role("org-audit.yml", "name: OrgAudit\nmanaged_policies: [SecurityAudit]\n"
+                  "targets: {ou_paths: [Sandbox], management_account: true}\n")
+    assert ws.playbook().returncode == 0  # the direct engine: a stack in every targeted account
+    expected = {a: ["ReadOnly", "WorkloadDeployer"] for a in WORKLOADS} | {a: ["OrgAudit", "SandboxAdmin"] for a in SANDBOX}
+    readonly = arns(ws, "ReadOnly", WORKLOADS)
+    audit = sorted(arns(ws, "OrgAudit", SANDBOX) + [f"arn:aws:iam::{ws.client('sts').get_caller_identity()['Account']}:role/orgiam/OrgAudit"])
+
+    def converged():
+        for account, roles in expected.items():
+            assert roles_in(ws, account) == roles, account
+        assert roles_in(ws, None) == ["OrgAudit"]  # the management account: always its direct stack
+        assert stack_exists(ws, None)
+        assert granted(ws, "orgiam-ReadOnly-Workloads") == readonly
+        assert sorted(granted(ws, "orgiam-OrgAudit-Sandbox") + granted(ws, "orgiam-OrgAudit-management")) == audit
+
+    converged()
+    trusted_access(ws)
+    use_stacksets(ws)
+    plan = ws.playbook("--check", "--diff")
+    assert plan.returncode == 0, plan.output
+    assert "switch from their direct stack" in plan.stdout or "the direct stack goes" in plan.stdout, plan.stdout
+    run = ws.playbook()
+    assert run.returncode == 0, run.output
+    converged()
+    for account in expected:
+        assert not stack_exists(ws, account), account
+    switched = [a for a in ws.report()["accounts"] if a["kind"] == "member" and a["status"] == "deleted"]
+    assert sorted(a["account_name"] for a in switched) == sorted(expected)
+
+    use_stacksets(ws, "stacks")
+    back = ws.playbook()
+    assert back.returncode == 0, back.output
+    converged()
+    for account in expected:
+        assert stack_exists(ws, account), account
+    assert active_stack_sets(ws) == []
+    again = ws.playbook()  # and the direct engine is at rest again: the central stack no longer says stacksets
+    assert again.returncode == 0 and "changes: 0" in (ws.out / "summary.txt").read_text(), again.output

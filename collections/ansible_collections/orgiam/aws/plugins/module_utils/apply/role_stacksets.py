@@ -202,12 +202,12 @@ class RoleStackSetOperator(Operator):
         if again and result.action != Action.UPDATE:  # an update reaches every instance already
             step(lambda: set_ops.update_stack_set(cfn, task.name, desired.body, {}, self.tags(ctx, task), auto, description,
                                                   call_as, preferences, account_targets(again), regions))
-        if changes.ou_ids:
-            # the accounts that must not have it, and those whose direct stack still holds the role (a switch)
+        if changes.ou_ids and not defer:  # during a switch, once every account's direct stack is gone (add_ou_targets)
+            # the accounts that must not have it are left out
             step(lambda: set_ops.create_instances(cfn, task.name, list(changes.ou_ids), regions, call_as,
                                                   ou_targets(changes.ou_ids, set(targets.excluded) | defer), preferences))
         create = {a: ou for a, ou in changes.create.items() if a not in defer}
-        if create and changes.ou_ids:  # the OU targets reached some of them
+        if create and changes.ou_ids and not defer:  # the OU targets reached some of them
             have = set_ops.instance_statuses(cfn, task.name, call_as)
             create = {a: ou for a, ou in create.items() if a not in have}
         if create:
@@ -233,6 +233,23 @@ class RoleStackSetOperator(Operator):
         except AwsAccessError as exc:
             errors.append(str(exc))
         return errors
+
+    def add_ou_targets(self, ctx: Context, cfn: Any, task: Task, ou_ids: list[str], left_out: set[str]) -> list[str]:
+        """Make ``ou_ids`` targets of the stack set (auto-deployment), every account under them but ``left_out`` and the
+        role's exclusions getting its instance; the errors. After a switch: no direct stack is left to collide with."""
+        extra = task.desired.extra
+        targets: RoleTargets = extra["targets"]
+        try:
+            running = set_ops.running_operation(cfn, task.name, task.call_as)
+            if running:
+                set_ops.wait_operation(cfn, task.name, running, ctx.stackset_timeout, ctx.clock, call_as=task.call_as)
+            operation = set_ops.create_instances(cfn, task.name, ou_ids, list(extra.get("regions") or [task.region]),
+                                                 task.call_as, ou_targets(ou_ids, set(targets.excluded) | left_out),
+                                                 extra.get("preferences"))
+            set_ops.wait_operation(cfn, task.name, operation, ctx.stackset_timeout, ctx.clock, call_as=task.call_as)
+        except AwsAccessError as exc:
+            return [str(exc)]
+        return []
 
     def check_instances(self, task: Task, state: RoleSetState, errors: list[str], result: Result, defer: set[str]) -> None:
         """Fail the task (after everything was done) when a wanted account's instance is not CURRENT."""

@@ -188,7 +188,8 @@ def stack_set_names(cfn: Any, prefix: str, call_as: str = SELF) -> list[str]:
     found = []
     try:
         for page in cfn.get_paginator("list_stack_sets").paginate(Status="ACTIVE", **as_caller(call_as)):
-            found += [str(s["StackSetName"]) for s in page.get("Summaries", []) if str(s.get("StackSetName", "")).startswith(prefix)]
+            found += [str(s["StackSetName"]) for s in page.get("Summaries", [])
+                      if str(s.get("StackSetName", "")).startswith(prefix) and s.get("Status", "ACTIVE") == "ACTIVE"]
     except Exception as exc:
         raise explain_aws_error(exc, doing="list the stack sets") from None
     return sorted(found)

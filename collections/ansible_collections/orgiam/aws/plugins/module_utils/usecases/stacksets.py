@@ -201,6 +201,13 @@ def _switch(engine: Engine, op: RoleStackSetOperator, results: list[Result], swi
                     result.details += errors
 
         run_all(live, deploy, lambda result, exc: result.details.append(f"! {explain_aws_error(exc)}"), concurrency)
+    # the role's OUs become targets (auto-deployment) once no direct stack is left under them; an account whose direct
+    # stack stayed is left out, and switched by a later run
+    stayed = {a for a, r in by_account.items() if r.status == Status.FAILED}
+    for result in live:
+        ou_ids = list(InstanceChanges.decoded(result.deploy_to).ou_ids)
+        if ou_ids:
+            result.details += op.add_ou_targets(ctx, op.client(ctx, result.task), result.task, ou_ids, stayed)
     for result in live:  # what exists now, and a failure for every account that did not get the role
         task = result.task
         cfn = op.client(ctx, task)
