@@ -7,13 +7,22 @@ emulator.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+
+import pytest
 
 from tests.emulated import calls, clear_calls, write_calls
 
 WORKLOADS = ["Payments Dev", "Payments-Test", "Data Platform Dev", "Payments Prod", "Data Platform Prod"]
 SANDBOX = ["Sandbox Alice", "Sandbox-Bob"]
 UNTARGETED = ["Security", "Log-Archive", "Deployments", "Legacy App"]
+
+
+# account filters (INTERSECTION, DIFFERENCE) in the emulator's StackSets: emulator/stacksets_targets.py
+needs_account_filters = pytest.mark.skipif(
+    importlib.util.find_spec("emulator.stacksets_targets") is None,
+    reason="the emulator does not apply StackSets' account filters yet (emulator/stacksets_targets.py)")
 
 
 def use_stacksets(ws, engine="stacksets", extra=""):
@@ -201,3 +210,74 @@ def test_switching_engines_both_ways_keeps_every_accounts_roles_and_grants(works
     assert active_stack_sets(ws) == []
     again = ws.playbook()  # and the direct engine is at rest again: the central stack no longer says stacksets
     assert again.returncode == 0 and "changes: 0" in (ws.out / "summary.txt").read_text(), again.output
+
+
+@needs_account_filters
+def test_check_diff_shows_who_gains_and_loses_a_role_and_writes_nothing(workspace):
+    ws = workspace
+    trusted_access(ws)
+    use_stacksets(ws)
+    settings = ws.catalog / "settings.yml"
+    settings.write_text(settings.read_text().replace("prune: plan", "prune: apply"))
+    # a role by account names: exact instances, auto-deployment off
+    ws.write_role("auditor.yml", "name: Auditor\nmanaged_policies: [SecurityAudit]\n"
+                  "targets: {accounts: [Payments Prod, Sandbox Alice]}\n")
+    assert ws.playbook().returncode == 0
+    assert "Auditor" in roles_in(ws, "Payments Prod") and "Auditor" in roles_in(ws, "Sandbox Alice")
+    ws.write_role("auditor.yml", "name: Auditor\nmanaged_policies: [SecurityAudit]\nmax_session_duration: 7200\n"
+                  "targets: {accounts: [Sandbox Alice, Sandbox-Bob]}\n")
+    clear_calls(ws.endpoint)
+    plan = ws.playbook("--check", "--diff")
+    assert plan.returncode == 0, plan.output
+    # the central stack's update is previewed by a change set, made and deleted, as with the direct engine
+    assert [c for c in write_calls(calls(ws.endpoint)) if "ChangeSet" not in c] == []
+    prod, bob = ws.accounts["Payments Prod"], ws.accounts["Sandbox-Bob"]
+    assert f"- Payments Prod ({prod}): loses Auditor" in plan.stdout, plan.stdout
+    assert f"+ Sandbox-Bob ({bob}): gets Auditor" in plan.stdout
+    assert "MaxSessionDuration: 3600 -> 7200" in plan.stdout
+    assert f"instance: Sandbox-Bob ({bob})" in plan.stdout  # the --diff of the stack set's instances
+    saved = json.loads((ws.out / "plan.json").read_text())
+    (task,) = [t for t in saved["tasks"] if t["stack_name"] == "orgiam-role-Auditor"]
+    assert task["action"] == "update" and f"-{prod}@" in " ".join(task["deploy_to"])
+    assert "Auditor" not in roles_in(ws, "Sandbox-Bob") and "Auditor" in roles_in(ws, "Payments Prod")
+
+    run = ws.playbook("-e", f"orgiam_plan={ws.out / 'plan.json'}")  # the saved plan, applied as it is
+    assert run.returncode == 0, run.output
+    assert "Auditor" in roles_in(ws, "Sandbox-Bob") and "Auditor" not in roles_in(ws, "Payments Prod")
+    assert ws.client("iam", "Sandbox Alice").get_role(RoleName="Auditor")["Role"]["MaxSessionDuration"] == 7200
+    groups = ws.client("iam", "Security").list_groups(PathPrefix="/orgiam/")["Groups"]
+    auditors = sorted({a for g in groups if g["GroupName"].startswith("orgiam-Auditor-") for a in granted(ws, g["GroupName"])})
+    assert auditors == arns(ws, "Auditor", ["Sandbox Alice", "Sandbox-Bob"])
+    assert roles_in(ws, "Payments Prod") == ["ReadOnly", "WorkloadDeployer"]  # the other roles untouched
+
+
+def test_a_failed_instance_fails_the_run_after_the_others_and_is_never_granted(workspace):
+    ws = workspace
+    trusted_access(ws)
+    use_stacksets(ws)
+    # a role of the same name made by hand: the instance cannot create it (EntityAlreadyExists)
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                                                     "Action": "sts:AssumeRole"}]}
+    ws.client("iam", "Payments Prod").create_role(RoleName="ReadOnly", Path="/orgiam/", AssumeRolePolicyDocument=json.dumps(trust))
+    run = ws.playbook()
+    assert run.returncode != 0
+    report = ws.report()
+    failed = {f["stack"]: f for f in report["failed_accounts"]}
+    assert list(failed) == ["orgiam-role-ReadOnly"], failed
+    assert failed["orgiam-role-ReadOnly"]["error_code"] == "StackInstancesFailed"
+    assert f"({ws.accounts['Payments Prod']})" in failed["orgiam-role-ReadOnly"]["error"]
+    for account in WORKLOADS:
+        assert "WorkloadDeployer" in roles_in(ws, account), account  # the other roles went on
+    for account in SANDBOX:
+        assert roles_in(ws, account) == ["SandboxAdmin"], account
+    prod = f"arn:aws:iam::{ws.accounts['Payments Prod']}:role/orgiam/ReadOnly"
+    readonly = granted(ws, "orgiam-ReadOnly-Workloads")
+    assert prod not in readonly
+    assert all("ReadOnly" in roles_in(ws, a) for a in WORKLOADS if f"::{ws.accounts[a]}:" in " ".join(readonly))
+
+    ws.client("iam", "Payments Prod").delete_role(RoleName="ReadOnly")  # the obstacle gone, the next run completes
+    again = ws.playbook()
+    assert again.returncode == 0, again.output
+    assert granted(ws, "orgiam-ReadOnly-Workloads") == arns(ws, "ReadOnly", WORKLOADS)
+    for account in WORKLOADS:
+        assert roles_in(ws, account) == ["ReadOnly", "WorkloadDeployer"], account
