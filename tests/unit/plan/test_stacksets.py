@@ -126,3 +126,17 @@ def test_stack_set_names_and_operation_preferences():
     assert operation_preferences({"max_concurrent_percentage": 25, "failure_tolerance_percentage": 0,
                                   "region_concurrency": "SEQUENTIAL"}) == {
         "RegionConcurrencyType": "SEQUENTIAL", "MaxConcurrentPercentage": 25, "FailureTolerancePercentage": 0}
+
+
+def test_an_ou_target_the_role_no_longer_names_turns_auto_deployment_off():
+    from ansible_collections.orgiam.aws.plugins.module_utils.apply.role_stacksets import auto_deployment, stale_ou_targets
+    from ansible_collections.orgiam.aws.plugins.module_utils.aws.stacksets import StackSetState
+    from ansible_collections.orgiam.aws.plugins.module_utils.model import Desired, Kind, Task
+
+    t = targets_of(role(include=Selector(ou_paths=(OUTarget("Workloads/SDLC"),))))
+    task = Task("k", Kind.ROLE_STACKSET, "1", "m", "us-east-1", "orgiam-role-R", desired=Desired("{}", "h", extra={
+        "targets": t, "ou_paths": {ou_id: path for path, ou_id in OU_IDS.items()}}))
+    now = StackSetState("orgiam-role-R", "ACTIVE", ou_ids=("ou-sdlc",))
+    assert stale_ou_targets(task, now) == [] and auto_deployment(task, now)["Enabled"]
+    before = StackSetState("orgiam-role-R", "ACTIVE", ou_ids=("ou-prod", "ou-sdlc", "ou-wl"))
+    assert stale_ou_targets(task, before) == ["ou-prod", "ou-wl"] and not auto_deployment(task, before)["Enabled"]

@@ -96,7 +96,13 @@ class RoleStackSetOperator(Operator):
         decision = decide(ss.as_stack_state() if ss else None, task.desired.hash, "never")
         if decision.action == Action.REFUSE:
             return decision
-        wanted_auto = {"Enabled": targets.auto, "RetainStacksOnAccountRemoval": False}
+        stale = stale_ou_targets(task, ss)
+        wanted_auto = auto_deployment(task, ss)
+        if stale:
+            result.details.append(
+                f"auto-deployment off: the stack set still targets OU(s) {', '.join(stale)}, which the role no longer names "
+                "(AWS keeps an OU as a target while instances made through it remain); a new account gets the role at "
+                "the next run (docs/operations.md, 'StackSets engine')")
         if ss is not None and decision.action == Action.NOOP and ss.auto_deployment != wanted_auto:
             decision = Decision(Action.UPDATE, f"auto-deployment is {ss.auto_deployment}; it must be {wanted_auto}")
         observed = {a: status for a, (status, _) in (state.instances if state else {}).items()}
@@ -189,7 +195,7 @@ class RoleStackSetOperator(Operator):
         desired = task.desired
         assert desired.body is not None
         targets: RoleTargets = extra["targets"]
-        auto = {"Enabled": targets.auto, "RetainStacksOnAccountRemoval": False}
+        auto = auto_deployment(task, state.stack_set if state is not None else None)
         description = f"orgiam: role {task.title} (roles_catalog/, engine: stacksets)"
         if result.action == Action.CREATE:
             set_ops.create_stack_set(cfn, task.name, desired.body, {}, self.tags(ctx, task), auto, description, call_as)
@@ -285,6 +291,28 @@ class RoleStackSetOperator(Operator):
                                  + ("; " + "; ".join(errors) if errors else "") + "; the stack set is kept", "StackInstancesLeft")
         set_ops.delete_stack_set(cfn, task.name, task.call_as)
         return None
+
+
+def stale_ou_targets(task: Task, stack_set: set_ops.StackSetState | None) -> list[str]:
+    """OU targets of an auto-deployed role's stack set that are not under any OU the role names now: while they are
+    there, auto-deployment would give the role to accounts created in or moved into them."""
+    targets: RoleTargets = task.desired.extra["targets"]
+    if stack_set is None or not targets.auto:
+        return []
+    paths: dict[str, str] = task.desired.extra.get("ou_paths") or {}
+    wanted = [paths[o].lower() for o in targets.ou_ids if o in paths]
+
+    def covered(ou_id: str) -> bool:
+        path = paths.get(ou_id)
+        return path is not None and any(path.lower() == w or path.lower().startswith(w + "/") or w == "" for w in wanted)
+
+    return [o for o in stack_set.ou_ids if not covered(o)]
+
+
+def auto_deployment(task: Task, stack_set: set_ops.StackSetState | None) -> dict[str, bool]:
+    """The stack set's AutoDeployment: on when the role's OUs say who gets it and no other OU is a target."""
+    targets: RoleTargets = task.desired.extra["targets"]
+    return {"Enabled": targets.auto and not stale_ou_targets(task, stack_set), "RetainStacksOnAccountRemoval": False}
 
 
 def _document(body: str) -> dict[str, Any] | None:

@@ -39,7 +39,7 @@ from ..apply.role_stacksets import RoleSetState, RoleStackSetOperator
 from ..aws import cloudformation as cfn_ops
 from ..aws import stacksets as set_ops
 from ..aws.errors import AwsAccessError, explain_aws_error
-from ..catalog import Catalog
+from ..catalog import Catalog, normalize_ou_path
 from ..model import Account, Action, Kind, PlannedTask, Result, Status, Task
 from ..plan.stacksets import (InstanceChanges, account_targets, batches, deployable, operation_preferences, parent_ou,
                               role_targets, role_template, stackset_name)
@@ -85,7 +85,8 @@ def role_stackset_tasks(catalog: Catalog, resolution: Resolution, scope: set[str
             desired = desired_template(role_template(resolved, resolution.central.id, partition, catalog.identity.mode))
             task.desired = dataclasses.replace(desired, extra={
                 "targets": targets, "scope": sorted(scope), "parents": parents, "regions": [region],
-                "preferences": preferences, "names": names, "defer": set()})
+                "preferences": preferences, "names": names, "defer": set(),
+                "ou_paths": {ou_id: normalize_ou_path(path) for path, ou_id in ou_ids.items()}})
             task.grants = {a: role_arn(a, resolved, partition) for a in targets.accounts}
         else:
             task.reason_if_absent = "no member account gets this role"

@@ -366,7 +366,8 @@ def _run(
                 fresh = by_key.get(task.key)
                 if fresh is None or fresh.desired.hash != task.desired.hash:
                     refused_roles.append(not_from_catalog(task, planned[task.key], fresh.desired.hash if fresh else None))
-                else:
+                else:  # the plan's decision, with the targets this code works out (the plan keeps only the changes)
+                    planned[task.key] = dataclasses.replace(planned[task.key], desired=fresh.desired)
                     role_tasks.append(fresh)
         # every member account's roles come from the stack sets; the management account keeps its direct stack
         tasks = [t for t in tasks if t.kind == Kind.MEMBER and resolution.accounts[t.account_id].is_management]
