@@ -115,6 +115,9 @@ class RoleStackSetOperator(Operator):
         if retained:
             result.details.append(f"kept in {len(retained)} account(s) no longer targeted (prune is '{ctx.prune}'), granted to "
                                   "nobody: " + ", ".join(self._label(task, a) for a in retained[:10]))
+        if ctx.verify == "live":
+            result.details.append("not verified live: stack instances are found up to date by the stack set's hash tag "
+                                  "and their status only (live verification covers direct stacks)")
         current = len(state.current()) if state else 0
         result.details.append(f"{current} stack instance(s) current, {len(targets.accounts)} wanted")
         reason = decision.reason if decision.action != Action.CREATE else "new stack set"
