@@ -48,7 +48,7 @@ class Progress:
     def __call__(self, result: Any) -> None:
         with self.lock:
             central = result.task.kind == Kind.CENTRAL
-            if not central:
+            if result.task.kind == Kind.MEMBER:  # the organization-wide stacks are not the run's accounts
                 self.done += 1
             self.failed += result.status in (Status.FAILED, Status.STALE)
             now = time.monotonic()
@@ -56,7 +56,8 @@ class Progress:
                 self.last = now
                 what = f"{result.task.account_name}: {result.status}" + (f" ({result.error or result.reason})"
                                                                          if result.status in (Status.FAILED, Status.STALE) else "")
-                label = "central" if central else f"{self.done}/{self.total} accounts"
+                label = ("central" if central else f"{self.done}/{self.total} accounts" if result.task.kind == Kind.MEMBER
+                         else str(result.task.kind))
                 display.display(f"orgiam [{label}, {self.failed} failed] {what}")
             if result.traceback:
                 display.vvv(f"orgiam: {result.task.account_name}: {result.traceback}")
