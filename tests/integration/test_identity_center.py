@@ -199,3 +199,36 @@ def test_moving_from_iam_users_never_leaves_people_without_access(workspace):
     assert not stack_exists(ws, "Security", "orgiam-identity")
     assert sso_roles(ws, "Payments Prod") == ["ReadOnly"]
     assert assigned(ws) >= {("platform-engineers", "ReadOnly", a) for a in accounts_under(ws, "Workloads")}
+
+
+def test_live_verification_puts_back_assignments_and_policies_changed_by_hand(workspace):
+    ws = workspace
+    (ws.catalog / "identity.yml").write_text(IDENTITY)
+    assert ws.playbook().returncode == 0
+    client, arn = sso(ws), instance(ws)
+    readonly = permission_sets(ws)["ReadOnly"]
+    groups = {name: gid for gid, name in group_names(ws).items()}
+    prod = ws.accounts["Payments Prod"]
+    # by hand: platform-engineers loses ReadOnly in Payments Prod, sandbox-users gains it, and ReadOnly gets admin
+    client.delete_account_assignment(InstanceArn=arn, TargetId=prod, TargetType="AWS_ACCOUNT", PermissionSetArn=readonly,
+                                     PrincipalType="GROUP", PrincipalId=groups["platform-engineers"])
+    client.create_account_assignment(InstanceArn=arn, TargetId=prod, TargetType="AWS_ACCOUNT", PermissionSetArn=readonly,
+                                     PrincipalType="GROUP", PrincipalId=groups["sandbox-users"])
+    client.attach_managed_policy_to_permission_set(InstanceArn=arn, PermissionSetArn=readonly,
+                                                   ManagedPolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+
+    tags_only = ws.playbook()
+    assert "changes: 0" in tags_only.output  # the template hash alone cannot see it
+    plan = ws.playbook("--check", "-e", "orgiam_verify=live")
+    assert plan.returncode == 0, plan.output
+    assert "AWS::SSO::Assignment ReadOnly -> group" in plan.output and "missing (deleted by hand)" in plan.output
+    assert "ManagedPolicies" in plan.output and "AdministratorAccess" in plan.output
+
+    run = ws.playbook("-e", "orgiam_verify=live")
+    assert run.returncode == 0, run.output
+    assert ("platform-engineers", "ReadOnly", "Payments Prod") in assigned(ws)
+    assert ("sandbox-users", "ReadOnly", "Payments Prod") not in assigned(ws)
+    attached = client.list_managed_policies_in_permission_set(InstanceArn=arn, PermissionSetArn=readonly)["AttachedManagedPolicies"]
+    assert [p["Name"] for p in attached] == ["ReadOnlyAccess"]
+    again = ws.playbook("--check", "-e", "orgiam_verify=live")
+    assert "changes: 0" in again.output, again.output
