@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # tests of one file share fixtures (and moto's process-wide state): one worker runs a whole file
 TEST_WORKERS ?= 2
 
-.PHONY: demo test emulator lint unit venv runtime lock clean pipeline-demo
+.PHONY: demo test emulator lint unit venv runtime lock clean pipeline-demo bench
 
 # Dependencies (requirements/README.md): runtime.txt is what orgiam runs on, dev.txt adds the test
 # and lint tools, both locked with hashes; collections.txt locks the ansible wheel that
@@ -63,6 +63,15 @@ test: $(STAMP)
 
 unit: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q tests/unit
+
+## make bench [N=100] [OUS=] [RUNS=3]: orgiam against a naive playbook on N emulated accounts (not part of make test);
+## writes benchmarks/results.json, docs/images/bench.png and its section of docs/performance.md. BENCH_ARGS: more options
+N ?= 100
+OUS ?=
+RUNS ?= 3
+BENCH_ARGS ?=
+bench: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/bench.py --accounts $(N) $(if $(OUS),--ous $(OUS)) --runs $(RUNS) $(BENCH_ARGS)
 
 ## make lint: ansible-lint on playbooks and the collection
 lint: $(STAMP)

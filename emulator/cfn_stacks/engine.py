@@ -33,7 +33,7 @@ from emulator.cfn_stacks.failures import (
     failing_as_resource,
     stack_operation,
 )
-from emulator.cfn_stacks.templates import check_references, dependency_order, in_order, parse_template
+from emulator.cfn_stacks.templates import check_references, dependency_order, in_order, parse_template, references
 
 ROLLBACK, DELETE, DO_NOTHING = "ROLLBACK", "DELETE", "DO_NOTHING"
 ON_FAILURE = (ROLLBACK, DELETE, DO_NOTHING)
@@ -272,12 +272,20 @@ def update(stack: Stack, template: str, role_arn: str | None, parameters: dict[s
     restore: list[str] = []
     try:
         with stack_operation():
-            for name in in_order(set(adds) | set(modifies), new_order):  # CloudFormation's dependency order
+            pending = set(adds) | set(modifies)
+            for name in new_order:  # CloudFormation's dependency order
+                if name not in pending:
+                    continue
                 if name in adds:
                     resource_map[name]
-                else:
-                    restore.append(name)
-                    _update_resource(resource_map, name, new_entries[name])
+                    continue
+                restore.append(name)
+                replaced_id = _physical_id(resource_map, name)
+                _update_resource(resource_map, name, new_entries[name])
+                if _physical_id(resource_map, name) != replaced_id:  # a replacement: what refers to it changes too
+                    for dependent in _referring_to(name, new_entries, pending):
+                        pending.add(dependent)
+                        modifies.append(dependent)
     except (ResourceFailed, *TEMPLATE_ERRORS) as failure:
         added = [(name, resource_map._parsed_resources.pop(name), new_entries[name])
                  for name in _created(resource_map, before, new_entries)]
@@ -323,6 +331,18 @@ def update(stack: Stack, template: str, role_arn: str | None, parameters: dict[s
         stack.tags = tags
     stack.output_map = stack._create_output_map()
     set_status(stack, "UPDATE_COMPLETE")
+
+
+def _physical_id(resource_map: ResourceMap, logical_id: str) -> str | None:
+    resource = resource_map._parsed_resources.get(logical_id)
+    return None if resource is None else str(getattr(resource, "physical_resource_id", "") or "")
+
+
+def _referring_to(name: str, entries: dict[str, Any], pending: set[str]) -> list[str]:
+    """Resources not being updated whose properties name ``name`` (Ref, GetAtt, Sub): a replaced resource has a new
+    physical id and attributes, so CloudFormation updates them with the new values."""
+    return [other for other, entry in entries.items() if other not in pending and isinstance(entry, dict)
+            and name in references(entry.get("Properties"))]
 
 
 def _update_resource(resource_map: ResourceMap, logical_id: str, entry: dict[str, Any], rolling_back: bool = False) -> None:

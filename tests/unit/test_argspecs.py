@@ -156,8 +156,14 @@ def sync_result(tmp_path) -> dict[str, Any]:
 
     outcome = SimpleNamespace(members=[a_result(Kind.MEMBER, "orgiam-roles")], central=a_result(Kind.CENTRAL, "orgiam-identity"),
                               check=True, seconds=1.5, total_api_calls=4, plan_id="", failed=[], stale=[])
+    from ansible_collections.orgiam.aws.plugins.module_utils.report.access_page import write_access_report
+
     report = build_report(outcome, 2, [])
-    return {"report": report, "report_files": write_report(report, str(tmp_path), {"id": "x"})}
+    files = write_report(report, str(tmp_path), {"id": "x"})
+    access = {"generated_at": "", "organization_id": "o-x", "mode": "iam_users", "source": "sync",
+              "central_account": {"id": "222222222222", "name": "Security"}, "accounts": [], "principals": [], "rows": []}
+    files.update({f"access_{kind}": path for kind, path in write_access_report(access, str(tmp_path)).items()})
+    return {"report": report, "report_files": files}
 
 
 @pytest.fixture

@@ -21,16 +21,17 @@ from ansible.utils.display import Display
 from ansible_collections.orgiam.aws.plugins.module_utils.argspecs import SYNC_SPEC
 from ansible_collections.orgiam.aws.plugins.module_utils.aws.errors import AwsAccessError
 from ansible_collections.orgiam.aws.plugins.module_utils.aws.session import AwsClients, CallLog
-from ansible_collections.orgiam.aws.plugins.module_utils.catalog import CatalogError, load_catalog
-from ansible_collections.orgiam.aws.plugins.module_utils.catalog.policies import policy_targets
+from ansible_collections.orgiam.aws.plugins.module_utils.catalog import CatalogError
 from ansible_collections.orgiam.aws.plugins.module_utils.model import Kind, Status
 from ansible_collections.orgiam.aws.plugins.module_utils.plan.saved import PlanError, build_plan, load_plan, parse_part
 from ansible_collections.orgiam.aws.plugins.module_utils.report.notify import publish
 from ansible_collections.orgiam.aws.plugins.module_utils.render.limits import template_problems
 from ansible_collections.orgiam.aws.plugins.module_utils.report.report import build_report, plan_text, summary_text, write_report
-from ansible_collections.orgiam.aws.plugins.module_utils.resolve import account_from_hostvars, resolve
+from ansible_collections.orgiam.aws.plugins.module_utils.report.access_page import write_access_report
+from ansible_collections.orgiam.aws.plugins.module_utils.usecases.access import access_after_sync
 from ansible_collections.orgiam.aws.plugins.module_utils.usecases.sync import SyncOptions, run_sync
 from ansible_collections.orgiam.aws.plugins.plugin_utils.action import OrgiamAction
+from ansible_collections.orgiam.aws.plugins.plugin_utils.inventory import OrganizationInputError, organization_from_task_vars
 
 display = Display()
 
@@ -47,7 +48,7 @@ class Progress:
     def __call__(self, result: Any) -> None:
         with self.lock:
             central = result.task.kind == Kind.CENTRAL
-            if not central:
+            if result.task.kind == Kind.MEMBER:  # the organization-wide stacks are not the run's accounts
                 self.done += 1
             self.failed += result.status in (Status.FAILED, Status.STALE)
             now = time.monotonic()
@@ -55,7 +56,8 @@ class Progress:
                 self.last = now
                 what = f"{result.task.account_name}: {result.status}" + (f" ({result.error or result.reason})"
                                                                          if result.status in (Status.FAILED, Status.STALE) else "")
-                label = "central" if central else f"{self.done}/{self.total} accounts"
+                label = ("central" if central else f"{self.done}/{self.total} accounts" if result.task.kind == Kind.MEMBER
+                         else str(result.task.kind))
                 display.display(f"orgiam [{label}, {self.failed} failed] {what}")
             if result.traceback:
                 display.vvv(f"orgiam: {result.task.account_name}: {result.traceback}")
@@ -69,42 +71,18 @@ class ActionModule(OrgiamAction):
         check = bool(self._task.check_mode)
         want_diff = bool(self._task.diff)
 
-        hostvars = task_vars["hostvars"]
         all_hosts = list(task_vars.get("groups", {}).get("all", []))
         play_hosts = list(task_vars.get("ansible_play_hosts_all") or all_hosts)
-        accounts = []
-        for host in all_hosts:
-            host_vars = hostvars[host]  # read key by key: turning it into a dict templates every variable
-            if "account_id" in host_vars:
-                accounts.append(account_from_hostvars(host, host_vars))
-        if not accounts:
-            return dict(result, failed=True, msg="the inventory holds no AWS accounts: use the orgiam.aws.organization "
-                                                 "inventory plugin (see inventories/demo)")
-        ou_paths = list(task_vars.get("orgiam_ou_paths") or [])
-        if task_vars.get("orgiam_inventory_from_cache"):
-            when = task_vars.get("orgiam_discovered_at") or "an earlier run"
-            if not check:
-                return dict(result, failed=True, msg=(
-                    f"orgiam: the inventory came from its cache (the organization as discovered at {when}); a run "
-                    "that writes acts only on the live organization, so that it never deploys to an account that has "
-                    "gone or moved: run again with --flush-cache (or set cache: false in the inventory). "
-                    "Nothing was written."))
-            display.warning(f"orgiam: planning from the inventory cache (the organization as discovered at {when}); "
-                            "the apply will read the organization again")
-        organization_id = str(task_vars.get("orgiam_organization_id") or "")
-
         catalog_path = os.path.expanduser(str(args["catalog"]))
         try:
-            catalog = load_catalog(catalog_path)
-            resolution = resolve(catalog, accounts, ou_paths, organization_id)
-            placement = None
-            if catalog.policies:  # where each organization policy goes, from the inventory's root and OU ids
-                placement, problems = policy_targets(catalog.policies, str(task_vars.get("orgiam_root_id") or ""),
-                                                     dict(task_vars.get("orgiam_ou_ids") or {}), accounts)
-                if problems:
-                    raise CatalogError(problems)
-        except CatalogError as exc:  # one message: every problem with its file, line, field and fix
+            organization = organization_from_task_vars(task_vars, catalog_path, writes=not check)
+        except OrganizationInputError as exc:  # no accounts, a cached inventory for a write, the catalog's problems
             return dict(result, failed=True, msg=str(exc))
+        if organization.cached_at:
+            display.warning(f"orgiam: planning from the inventory cache (the organization as discovered at "
+                            f"{organization.cached_at}); the apply will read the organization again")
+        accounts, organization_id = organization.accounts, organization.organization_id
+        catalog, resolution, placement = organization.catalog, organization.resolution, organization.placement
 
         settings = catalog.settings
         by_host = {a.hostname: a.id for a in accounts}
@@ -189,6 +167,12 @@ class ActionModule(OrgiamAction):
                 stack_prefix=settings.stack_prefix, member_role_name=clients.settings.member_role_name,
                 verify=options.verify, report=report, diffs=diffs)
         paths = write_report(report, os.path.expanduser(str(args["report_dir"])), plan_document)
+        try:  # who can get into which account as what, after this run: access.html, access.csv, access.json
+            access = access_after_sync(clients, catalog, resolution, outcome, organization_id)
+            written = write_access_report(access, os.path.expanduser(str(args["report_dir"])))
+            paths.update({f"access_{kind}": path for kind, path in written.items()})
+        except (AwsAccessError, CatalogError) as exc:
+            display.warning(f"orgiam: the sync finished, and the access report could not be read: {exc}")
         summary = summary_text(report)
         if check:
             plan = plan_text(outcome)

@@ -54,3 +54,25 @@ BOOTSTRAP_SPEC: dict[str, dict[str, Any]] = {
     "verify": {"type": "str", "choices": ["tags", "live"]},
     **AWS_COMMON_SPEC,
 }
+
+ACCESS_REPORT_SPEC: dict[str, dict[str, Any]] = {
+    "catalog": {"type": "path", "default": "roles_catalog"},
+    "report_dir": {"type": "path", "default": "out"},
+    "member_role_name": {"type": "str"},
+    "assume_role_arn": {"type": "str"},
+    **AWS_COMMON_SPEC,
+}
+
+PROFILES_SPEC: dict[str, dict[str, Any]] = {
+    "person": {"type": "str", "required": True},
+    "catalog": {"type": "path", "default": "roles_catalog"},
+    "access_file": {"type": "path"},
+    "profiles_dir": {"type": "path", "default": "out/profiles"},
+    "profiles_file": {"type": "path"},
+    "merge": {"type": "bool", "default": False},
+    "profile_region": {"type": "str"},
+    "central_profile": {"type": "str", "default": "orgiam-central"},
+    "member_role_name": {"type": "str"},
+    "assume_role_arn": {"type": "str"},
+    **AWS_COMMON_SPEC,
+}

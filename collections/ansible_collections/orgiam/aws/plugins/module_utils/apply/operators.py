@@ -391,6 +391,30 @@ class MemberOperator(CentralOperator):
             result.reason = f"keeps {', '.join(kept)} (no longer targeted; prune is '{ctx.prune}')"
 
 
+def keep_removed(ctx: Context, cfn: Any, task: Task, state: StackState | None, rtype: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Resources of ``rtype`` the deployed stack has and the desired template no longer names (by their ``Name``):
+    (the deployed template, logical id -> resource kept), for an organization-wide stack whose prune is not 'apply'.
+    Nothing is read when prune is 'apply' or the stack is up to date."""
+    template = task.desired.document
+    if ctx.prune == "apply" or template is None or state is None or not state.managed_by_orgiam:
+        return {}, {}
+    if state.status not in STABLE or state.template_hash == task.desired.hash:
+        return {}, {}
+    deployed = cfn_ops.get_template(cfn, task.name) or {}
+    wanted = {(r.get("Properties") or {}).get("Name") for r in template["Resources"].values() if r.get("Type") == rtype}
+    kept = {logical: resource for logical, resource in (deployed.get("Resources") or {}).items()
+            if resource.get("Type") == rtype and (resource.get("Properties") or {}).get("Name") not in wanted}
+    return deployed, kept
+
+
+def with_retained(decision: Decision, result: Result) -> Decision:
+    """The decision, its reason naming what ``keep_removed`` kept (``result.reason``) when it does not yet."""
+    if result.retained and result.reason not in decision.reason:
+        reason = result.reason if decision.action == Action.NOOP else f"{decision.reason}; {result.reason}"
+        return Decision(decision.action, reason, decision.code)
+    return decision
+
+
 @dataclass(frozen=True)
 class AccountDrift:
     """What was changed by hand to one account's stack instance, and the template it was compared against."""

@@ -26,11 +26,11 @@ from typing import Any
 from ..aws import cloudformation as cfn_ops
 from ..aws.errors import error_code
 from ..aws.organizations import root_policy_types
-from ..model import Action, Decision, Result, StackState, Task, VerifiedState
+from ..model import Decision, Result, StackState, Task, VerifiedState
 from ..plan.drift import Drift
 from ..render.common import desired_template
 from ..render.org_policies import attachments, target_changes
-from .operators import STABLE, Context, Operator, drift_digest
+from .operators import Context, Operator, drift_digest, keep_removed, with_retained
 
 POLICY = "AWS::Organizations::Policy"
 
@@ -116,27 +116,13 @@ class OrgPoliciesOperator(Operator):
 
     def decide(self, ctx: Context, cfn: Any, task: Task, state: Any, result: Result) -> Decision:
         self._keep_removed_policies(ctx, cfn, task, state, result)
-        decision = super().decide(ctx, cfn, task, state, result)
-        if result.retained and result.reason not in decision.reason:
-            reason = result.reason if decision.action == Action.NOOP else f"{decision.reason}; {result.reason}"
-            return Decision(decision.action, reason, decision.code)
-        return decision
+        return with_retained(super().decide(ctx, cfn, task, state, result), result)
 
     def _keep_removed_policies(self, ctx: Context, cfn: Any, task: Task, state: StackState | None, result: Result) -> None:
-        template = task.desired.document
-        if ctx.prune == "apply" or template is None or state is None or not state.managed_by_orgiam:
-            return
-        if state.status not in STABLE or state.template_hash == task.desired.hash:
-            return
-        deployed = cfn_ops.get_template(cfn, task.name) or {}
-        wanted = {r["Properties"]["Name"] for r in template["Resources"].values()}
-        kept = {}
-        for logical, resource in (deployed.get("Resources") or {}).items():
-            name = (resource.get("Properties") or {}).get("Name")
-            if resource.get("Type") == "AWS::Organizations::Policy" and name not in wanted:
-                kept[logical] = resource
+        deployed, kept = keep_removed(ctx, cfn, task, state, POLICY)
         if not kept:
             return
+        template = task.desired.document
         merged = dict(template, Resources={**template["Resources"], **kept})
         names = dict(((deployed.get("Metadata") or {}).get("OrgiamTargets") or {}))
         names.update((template.get("Metadata") or {}).get("OrgiamTargets") or {})

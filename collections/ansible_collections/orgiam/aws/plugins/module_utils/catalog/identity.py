@@ -460,6 +460,11 @@ def _identity_center_problems(groups: list[GroupDef], roles: list[Any], file: st
                 field_path="name"))
     if keep_iam:
         return problems
+    if any(g.default for g in groups):
+        problems.append(SourceError(
+            file, "default_groups: true makes IAM groups named orgiam-<Role>-<scope>; in identity_center mode people's "
+            "groups are Identity Center's: name them under groups (with their grants) and remove default_groups "
+            "(or, while moving from iam_users, set identity_center.keep_iam_users: true)", field_path="default_groups"))
     for group in (g for g in groups if not g.default):
         if group.managed_policies or group.inline_policies:
             problems.append(SourceError(

@@ -90,7 +90,7 @@ class AccessRow(TypedDict):
     account_name: str
     ou_path: str
     role: str
-    mfa_required: bool
+    mfa_required: bool | None  # None: the identity provider or Identity Center decides at sign-in
     how: str
 
 
@@ -207,7 +207,7 @@ def cells_of(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, list
     cells: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {}
     for row in rows:
         key = (str(row["principal_type"]), str(row["principal"]))
-        grant = {"role": row["role"], "mfa_required": bool(row["mfa_required"]), "via": row.get("via", ""), "how": row.get("how", "")}
+        grant = {"role": row["role"], "mfa_required": None if row["mfa_required"] is None else bool(row["mfa_required"]), "via": row.get("via", ""), "how": row.get("how", "")}
         cells.setdefault(key, {}).setdefault(str(row["account_id"]), []).append(grant)
     for by_account in cells.values():
         for grants in by_account.values():
@@ -227,7 +227,7 @@ def summarize(access: dict[str, Any]) -> dict[str, Any]:
         "accounts_reached": len({str(r["account_id"]) for r in rows}),
         "roles": sorted({str(r["role"]) for r in rows}),
         "paths": len(rows),
-        "paths_without_mfa": sum(1 for r in rows if not r["mfa_required"]),
+        "paths_without_mfa": sum(1 for r in rows if r["mfa_required"] is False),
         "generated_at": access.get("generated_at", ""),
         "organization_id": access.get("organization_id", ""),
         "mode": access.get("mode", ""),
@@ -257,7 +257,7 @@ def build_view(access: dict[str, Any]) -> dict[str, Any]:
              "cells": cells.get((p["type"], p["name"]), {})}
             for p in principals_in_order(access)
         ],
-        "without_mfa": sorted((r for r in rows if not r["mfa_required"]), key=row_sort_key),
+        "without_mfa": sorted((r for r in rows if r["mfa_required"] is False), key=row_sort_key),
     }
 
 
@@ -308,7 +308,7 @@ def csv_safe(value: Any) -> str:
     A name such as ``=HYPERLINK(...)`` in the organization must not run when a reviewer opens
     the file (CSV injection).
     """
-    text = "true" if value is True else "false" if value is False else str(value)
+    text = "true" if value is True else "false" if value is False else "at sign-in" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
@@ -400,6 +400,7 @@ thead th.unreached { background-color: var(--head); }
 .mfa { font-size: 10px; font-weight: 700; border-radius: 3px; padding: 0 3px; letter-spacing: .02em; }
 .mfa.yes { color: var(--ok); background: var(--ok-bg); }
 .mfa.no { color: #fff; background: var(--warn); }
+.mfa.idp { color: #334; background: #e3e7f3; }
 .via { flex-basis: 100%; font-size: 11px; color: var(--muted); }
 #no-match { margin: 0 20px 12px; color: var(--muted); }
 #no-mfa { margin: 0 20px 20px; }
@@ -489,8 +490,10 @@ PAGE_SCRIPT = """
   function drawGrant(grant) {
     const line = el("div", {className: "grant", title: grant.how});
     line.appendChild(el("span", {className: "role"}, grant.role));
-    line.appendChild(el("span", {className: grant.mfa_required ? "mfa yes" : "mfa no"},
-                        grant.mfa_required ? "MFA" : "NO MFA"));
+    const mfa = grant.mfa_required === null ? ["mfa idp", "MFA AT SIGN-IN"]
+      : grant.mfa_required ? ["mfa yes", "MFA"] : ["mfa no", "NO MFA"];
+    line.appendChild(el("span", {className: mfa[0], title: grant.mfa_required === null
+      ? "MFA is the identity provider's (or Identity Center's) to ask at sign-in" : ""}, mfa[1]));
     if (grant.via) { line.appendChild(el("span", {className: "via"}, "via " + grant.via)); }
     return line;
   }

@@ -150,6 +150,17 @@ def center_members(clients: AwsClients, account_id: str, region: str, identity_s
     return members
 
 
+def center_part(clients: AwsClients, catalog: Catalog, account_id: str, region: str,
+                setup: Any) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Identity Center's share of the document: each group's members, and where people sign in."""
+    members = center_members(clients, account_id, region, setup.identity_store_id, setup.group_ids)
+    configured = catalog.identity.identity_center
+    center = {"instance_arn": setup.instance_arn, "identity_store_id": setup.identity_store_id,
+              "start_url": (configured.start_url if configured else "") or setup.start_url, "region": region,
+              "account_id": account_id}
+    return members, center
+
+
 def read_deployed(clients: AwsClients, account_id: str, stack: str, region: str | None = None) -> dict[str, Any] | None:
     """A deployed stack's template, None when there is no such stack."""
     return get_template(clients.member_client("cloudformation", account_id, region), stack)
@@ -173,11 +184,40 @@ def gather_access(clients: AwsClients, catalog: Catalog, resolution: Resolution,
             region = center_region(catalog, clients.region)
             setup = look_up(clients, catalog, home, region)
             center_template = read_deployed(clients, home.id, center_stack_name(catalog), region)
-            members = center_members(clients, home.id, region, setup.identity_store_id, setup.group_ids)
-            configured = catalog.identity.identity_center
-            center = {"instance_arn": setup.instance_arn, "identity_store_id": setup.identity_store_id,
-                      "start_url": (configured.start_url if configured else "") or setup.start_url, "region": region,
-                      "account_id": home.id}
+            members, center = center_part(clients, catalog, home.id, region, setup)
+    return access_document(catalog, resolution, organization_id=organization_id, partition=clients.partition, source=source,
+                           central_template=central_template, center_template=center_template, center_members=members,
+                           center=center)
+
+
+DEPLOYED_AS_RENDERED = ("created", "updated", "unchanged", "repaired")
+
+
+def access_after_sync(clients: AwsClients, catalog: Catalog, resolution: Resolution, outcome: Any,
+                      organization_id: str) -> dict[str, Any]:
+    """The access document after a sync: the templates it deployed or found up to date (no call), read back only
+    where the run left a stack otherwise (failed, kept, or a plan); Identity Center members from the identity store."""
+    from ..model import Kind  # noqa: PLC0415
+    from .identity_center import center_region, center_stack_name  # noqa: PLC0415
+    from .sync import central_stack_name, policies_account  # noqa: PLC0415
+
+    def deployed(result: Any, stack: str, account_id: str, region: str | None = None) -> dict[str, Any] | None:
+        if result is not None and not outcome.check and str(result.status) in DEPLOYED_AS_RENDERED:
+            return result.task.desired.document
+        return read_deployed(clients, account_id, stack, region)
+
+    source = "sync (plan: access as deployed before it)" if outcome.check else "sync"
+    central_template = None
+    if catalog.identity.iam_mode:
+        central_template = deployed(outcome.central, central_stack_name(catalog), resolution.central.id)
+    center_template, members, center = None, None, None
+    setup = getattr(outcome, "center", None)
+    home = policies_account(catalog, list(resolution.accounts.values()))
+    if catalog.identity.uses_identity_center and setup is not None and home is not None:
+        region = center_region(catalog, clients.region)
+        result = next((r for r in outcome.members if r.task.kind == Kind.IDENTITY_CENTER), None)
+        center_template = deployed(result, center_stack_name(catalog), home.id, region)
+        members, center = center_part(clients, catalog, home.id, region, setup)
     return access_document(catalog, resolution, organization_id=organization_id, partition=clients.partition, source=source,
                            central_template=central_template, center_template=center_template, center_members=members,
                            center=center)

@@ -308,9 +308,10 @@ def known_parameters(inputs: Inputs, facts: OrgFacts, placement: Placement, regi
         "ScheduleExpression": pipeline.schedule,
         "NotificationEmail": pipeline.notify_email,
         "ManagementAccountId": facts.management_account_id,
-        # where the organization policies stack lives: the delegated administrator, or the management account
-        "PoliciesAccountId": placement.delegated_admin.id if placement.delegated_admin and inputs.catalog.policies
-        else facts.management_account_id,
+        # where the organization policies stack (and the Identity Center one) lives: the delegated administrator,
+        # or the management account
+        "PoliciesAccountId": placement.delegated_admin.id if placement.delegated_admin and (
+            inputs.catalog.policies or inputs.catalog.identity.uses_identity_center) else facts.management_account_id,
         "OrganizationId": facts.organization_id,
         # engine: stacksets: where the role stack sets are managed from (usecases/stacksets.py stackset_home)
         "StackSetsAccountId": "" if settings.engine != "stacksets" else

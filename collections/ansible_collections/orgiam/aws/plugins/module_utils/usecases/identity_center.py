@@ -15,11 +15,13 @@ grant reaches, exactly as the central IAM policies of mode iam_users would name 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from ..aws.errors import AwsAccessError, error_code
 from ..aws.session import AwsClients
 from ..catalog import Catalog, CatalogError
+from ..catalog.identity import GroupDef
 from ..catalog.yamlsource import SourceError, did_you_mean
 from ..model import Account, Kind, Task
 from ..render.common import desired_template, role_arn
@@ -49,9 +51,14 @@ def center_region(catalog: Catalog, region: str) -> str:
     return (center.region if center is not None and center.region else "") or region
 
 
+def center_groups(catalog: Catalog) -> list[GroupDef]:
+    """The Identity Center groups: identity.yml's own groups that grant a role. Default groups (orgiam-<Role>-<scope>)
+    are IAM groups, deployed only while identity_center.keep_iam_users keeps the IAM side."""
+    return [g for g in catalog.identity.groups if g.grants and not g.default]
+
+
 def granted_groups(catalog: Catalog) -> list[str]:
-    """The groups whose grants become assignments: those that grant any role."""
-    return sorted(g.name for g in catalog.identity.groups if g.grants)
+    return sorted(g.name for g in center_groups(catalog))
 
 
 def look_up(clients: AwsClients, catalog: Catalog, account: Account, region: str) -> CenterSetup:
@@ -93,10 +100,9 @@ def _missing_group(catalog: Catalog, name: str, store: str) -> SourceError:
     group = next(g for g in identity.groups if g.name == name)
     others = [g.name for g in identity.groups if g.name != name]
     where = group.source or identity.source
-    why = ("a default group of role " + group.grants[0].role + " (default_groups: true)") if group.default else "a group of identity.yml"
     return SourceError(
         where.split(":")[0] if ":" in where else where,
-        f"group '{name}' ({why}) has no group of that display name in Identity Center's identity store {store}; "
+        f"group '{name}' of identity.yml has no group of that display name in Identity Center's identity store {store}; "
         f"create it there (or in the identity source that provisions it), or fix the name{did_you_mean(name, others)}",
         int(where.split(":")[1]) if ":" in where and where.split(":")[1].isdigit() else None, "groups")
 
@@ -110,7 +116,8 @@ def assignments(catalog: Catalog, resolution: Resolution, partition: str) -> lis
             if role.name in people:
                 targeted.setdefault(role.name, []).append(role_arn(account_id, role, partition))
     result = []
-    for group, arns in group_grants(catalog.identity, targeted, resolution.accounts).items():
+    explicit = dataclasses.replace(catalog.identity, groups=tuple(center_groups(catalog)))
+    for group, arns in group_grants(explicit, targeted, resolution.accounts).items():
         for arn in arns:
             result.append((group, arn.rsplit("/", 1)[1], arn.split(":")[4]))
     return sorted(result)

@@ -66,6 +66,7 @@ class SyncOutcome:
     total_api_calls: int
     plan_id: str = ""  # the saved plan this run applied, if any
     verify: str = "tags"
+    center: Any = None  # identity_center: the instance and group ids looked up (usecases/identity_center.CenterSetup)
 
     @property
     def results(self) -> list[Result]:
@@ -467,7 +468,7 @@ def _run(
     if on_done is not None:
         on_done(central)
     return SyncOutcome(members, central, options.check, round(time.monotonic() - started, 3), clients.call_log.total(),
-                       saved.id if saved else "", options.verify)
+                       saved.id if saved else "", options.verify, center[1] if center else None)
 
 
 def _move_back(engine: Engine, later: list[Task], leftovers: list[Result], work: Callable[[Task], Result],
