@@ -283,3 +283,26 @@ def test_a_failed_instance_fails_the_run_after_the_others_and_is_never_granted(w
     assert granted(ws, "orgiam-ReadOnly-Workloads") == arns(ws, "ReadOnly", WORKLOADS)
     for account in WORKLOADS:
         assert roles_in(ws, account) == ["ReadOnly", "WorkloadDeployer"], account
+
+
+def test_a_saved_plan_updates_a_role_everywhere_and_is_refused_once_the_stack_set_changed(workspace):
+    ws = workspace
+    trusted_access(ws)
+    use_stacksets(ws)
+    assert ws.playbook().returncode == 0
+    ws.write_role("sandbox-admin.yml", "name: SandboxAdmin\nmanaged_policies: [AdministratorAccess]\nmax_session_duration: 7200\n"
+                  "targets: {ou_paths: [Sandbox]}\n")
+    plan = ws.playbook("--check", "--diff")
+    assert plan.returncode == 0, plan.output
+    assert "MaxSessionDuration: 14400 -> 7200" in plan.stdout
+    saved = json.loads((ws.out / "plan.json").read_text())
+    (task,) = [t for t in saved["tasks"] if t["stack_name"] == "orgiam-role-SandboxAdmin"]
+    assert task["action"] == "update" and task["kind"] == "role-stackset" and task["observed"]["instances"]
+    run = ws.playbook("-e", f"orgiam_plan={ws.out / 'plan.json'}")
+    assert run.returncode == 0, run.output
+    for account in SANDBOX:
+        assert ws.client("iam", account).get_role(RoleName="SandboxAdmin")["Role"]["MaxSessionDuration"] == 7200, account
+    # the same plan again: the stack set is no longer as it was planned from
+    again = ws.playbook("-e", f"orgiam_plan={ws.out / 'plan.json'}")
+    assert again.returncode != 0
+    assert [s["stack"] for s in ws.report()["stale_accounts"]] == ["orgiam-role-SandboxAdmin"]
