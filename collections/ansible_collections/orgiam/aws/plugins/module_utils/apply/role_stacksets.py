@@ -266,6 +266,7 @@ class RoleStackSetOperator(Operator):
         scope = set(task.desired.extra["scope"])
         failed = sorted(a for a in targets.accounts if a in scope and a not in defer and state.instances.get(a, ("MISSING", ""))[0] != "CURRENT")
         result.details.append(f"{len(state.current())} stack instance(s) current")
+        result.details += [f"! {error}" for error in errors]
         if not failed and not errors:
             return
         shown = [f"{self._label(task, a)}: {state.instances.get(a, ('MISSING', 'no instance'))[0]}"

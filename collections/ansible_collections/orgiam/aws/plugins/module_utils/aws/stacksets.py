@@ -131,6 +131,8 @@ def update_stack_set(
     in ``regions`` when given). Returns the operation id."""
     definition = _definition(name, body, parameters, tags, auto_deployment, description)
     where: dict[str, Any] = {"DeploymentTargets": targets, "Regions": regions} if targets else {}
+    if targets:  # AWS refuses AutoDeployment with DeploymentTargets or Regions: an update of some instances keeps it
+        definition.pop("AutoDeployment")
     response = call(f"update stack set {name}", cfn.update_stack_set, **definition,
                     OperationPreferences=preferences or OPERATION_PREFERENCES, **where, **as_caller(call_as))
     return str(response["OperationId"])
