@@ -339,9 +339,9 @@ def draw_chart(results: dict[str, Any], path: Path) -> None:
             continue
         xs, ys = zip(*points[step])
         axes.plot(xs, ys, color=colour, linestyle=style, marker=marker, label=label)
-        for x, y in points[step]:
+        for x, y in points[step]:  # labels on the outer side of each pair of close lines
             axes.annotate(f"{y:,.0f} s" if y >= 10 else f"{y:.1f} s", (x, y), textcoords="offset points",
-                          xytext=(6, 4), fontsize=7, color=colour)
+                          xytext=(7, 4 if step in ("first", "naive_noop") else -10), fontsize=7, color=colour)
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xlabel("member accounts (N)")

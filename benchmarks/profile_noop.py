@@ -89,10 +89,11 @@ def print_breakdown(n: int, plain: dict, sampled: dict, inventory: dict, samples
     print(f"   inventory alone: {inventory['seconds']:.1f} s wall, {inventory['calls']:,} calls, CPU controller "
           f"{inventory['cpu_controller']:.1f} s, emulator {inventory['cpu_emulator']:.1f} s")
     print(f"   sampled run: {sampled['seconds']:.1f} s wall (the sampler's own cost included)")
-    for path in sorted(samples.glob("*.json")):
-        data = json.loads(path.read_text())
+    profiles = [json.loads(path.read_text()) for path in sorted(samples.glob("*.json"))]
+    origin = min((p["events"][0][1] for p in profiles if p["role"] == "main"), default=0)
+    for data in profiles:
         events = data["events"]
-        start = events[0][1]
+        start = origin or events[0][1]
         print(f"\n-- {data['role']} process {data['pid']}: " + ", ".join(f"{name} at {t - start:.1f} s" for name, t in events))
         total: Counter[str] = Counter()
         for key, count in data["samples"].items():

@@ -28,6 +28,8 @@ from pathlib import Path
 INTERVAL = float(os.environ.get("ORGIAM_SAMPLE_MS", "10")) / 1000
 SOCKET_WAITS = {"readinto", "recv_into", "recv", "_read_status", "readline", "create_connection", "connect",
                 "sendall", "send", "wait_for_read", "select", "poll"}
+# Ansible's own loops that sleep or block in C (the innermost Python frame is theirs)
+ANSIBLE_WAITS = {"_wait_on_pending_results", "results_thread_main", "_wait_on_handler_results"}
 LOCK_WAITS = {"wait", "acquire", "_wait_for_tstate_lock", "get", "join", "result", "sleep", "_worker",
               "as_completed", "_acquire_restore"}
 WATCHED = ("site-packages/", "ansible_collections/")
@@ -51,6 +53,8 @@ def category(stack: list[tuple[str, str, int]]) -> str:
     """What a thread is doing: waiting (on a socket or a lock/queue), or running code of a package (the
     innermost frame outside the standard library decides)."""
     filename, function, _ = stack[-1]
+    if function in ANSIBLE_WAITS:
+        return "waiting: Ansible's strategy loop (for the worker)"
     if function in SOCKET_WAITS and any(x in filename for x in ("socket.py", "ssl.py", "http/client.py", "selectors.py",
                                                                    "urllib3/", "connection.py", "wait.py")):
         return "waiting: socket (the emulator)"
@@ -84,6 +88,7 @@ class Sampler:
             for ident, frame in sys._current_frames().items():
                 if ident == own:
                     continue
+                line = frame.f_lineno  # the innermost frame's current line: which lock or call it waits on
                 stack: list[tuple[str, str, int]] = []
                 while frame is not None:
                     stack.append((frame.f_code.co_filename, frame.f_code.co_name, frame.f_code.co_firstlineno))
@@ -93,7 +98,8 @@ class Sampler:
                 self.samples[f"{kind} | {category(stack)}"] += 1
                 watched = [f"{package_of(f)}: {Path(f).name}:{n}" for f, n, _ in stack if any(w in f for w in WATCHED)]
                 if watched:
-                    self.self_time[f"{kind} | {watched[-1]}"] += 1
+                    innermost = stack[-1][0]
+                    self.self_time[f"{kind} | {watched[-1]}" + (f" line {line}" if any(w in innermost for w in WATCHED) else "")] += 1
                     for name in set(watched):
                         self.cumulative[f"{kind} | {name}"] += 1
 

@@ -11,6 +11,11 @@ Faults (``emulator.faults``; README "Faults" has every field)::
                        hang_stacks=[{"account_id": "210987654321", "stack_name": "orgiam-roles", "describes": 2}],
                        fail_stacks=[{"account_id": "210987654321", "stack_name": "orgiam-roles"}])
     control.fault_counts(endpoint)   # {"throttle": 3, "lost_response": 1, "outage": 3, ...}
+
+    # service-managed StackSets: operations that take time, stack instances that fail
+    control.set_faults(endpoint, stackset_operations={"describes": 2},          # or {"seconds": 30}
+                       fail_stack_instances=[{"account_id": "210987654321", "operations": ["create", "update"]}])
+    control.fault_counts(endpoint)   # {..., "stackset_operations": 2, "fail_stack_instances": 1}
     control.clear_faults(endpoint)   # so does control.reset
 """
 
@@ -99,7 +104,8 @@ def set_stack_status(
 def set_faults(endpoint_url: str, **plan: Any) -> dict[str, Any]:
     """Put a fault plan in force (replacing any other, its counters at zero) and return it as the emulator
     took it, with its seed (a random one when none is given). The fields are keyword arguments: ``seed``,
-    ``throttle``, ``lost_response``, ``outage``, ``deny_accounts``, ``hang_stacks``, ``fail_stacks``.
+    ``throttle``, ``lost_response``, ``outage``, ``deny_accounts``, ``hang_stacks``, ``fail_stacks``,
+    ``stackset_operations``, ``fail_stack_instances``.
     Raises ValueError with the emulator's reason for a plan it refuses."""
     try:
         answer: dict[str, Any] = _request(endpoint_url.rstrip("/") + FAULTS_PATH, method="POST", payload=plan)
@@ -119,7 +125,9 @@ def faults(endpoint_url: str) -> dict[str, Any]:
 
 def fault_counts(endpoint_url: str) -> dict[str, int]:
     """How many faults of each kind the plan in force has injected: throttle, lost_response, outage,
-    deny_accounts, hang_stacks (DescribeStacks answers that showed a stack in progress), fail_stacks."""
+    deny_accounts, hang_stacks (DescribeStacks answers that showed a stack in progress), fail_stacks; and,
+    while the plan names them, stackset_operations (DescribeStackSetOperation answers that showed an operation
+    QUEUED or RUNNING) and fail_stack_instances (stack instances failed)."""
     counts: dict[str, int] = faults(endpoint_url)["counts"]
     return counts
 

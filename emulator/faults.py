@@ -15,6 +15,13 @@ number of faults injected so far (``GET``, ``control.fault_counts``) and clears 
     fail_stacks    a create or update of the stack fails on its first resource and rolls back as
                    CloudFormation does (``emulator.cfn_stacks``)
 
+and, for service-managed StackSets (``emulator.stacksets``):
+
+    stackset_operations   operations take time: DescribeStackSetOperation shows them RUNNING (or QUEUED
+                          behind another) for a number of answers or seconds before they end
+    fail_stack_instances  the stack instance of an account (in a stack set, a Region) fails in an operation:
+                          FAILED in the operation's results, OUTDATED (INOPERABLE for a delete) with a reason
+
 Deterministic: whether the n-th call of an operation in an account is hit depends only on the plan's
 ``seed``, the fault kind, the service, the operation, the account and n, so the same calls are hit in every
 run, whatever order concurrent callers' requests arrive in (a plan without a seed gets a random one, shown
@@ -45,6 +52,8 @@ from xml.sax.saxutils import escape
 from emulator import sts_access
 
 KINDS = ("throttle", "lost_response", "outage", "deny_accounts", "hang_stacks", "fail_stacks")
+# counted only while a plan names them (GET /_orgiam/faults "counts")
+STACKSET_KINDS = ("stackset_operations", "fail_stack_instances")
 
 StartResponse = Callable[..., Any]
 Forward = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -182,6 +191,46 @@ class FailStack:
 
 
 @dataclass(frozen=True)
+class StackSetPacing:
+    """Stack set operations end only after ``describes`` DescribeStackSetOperation answers of them, or
+    ``seconds`` seconds after they start; ``stack_sets``: only those (by name), none: every one."""
+
+    describes: int | None
+    seconds: float | None
+    stack_sets: frozenset[str] = frozenset()
+
+    def applies_to(self, stack_set_name: str) -> bool:
+        return not self.stack_sets or stack_set_name in self.stack_sets
+
+    def as_json(self) -> dict[str, Any]:
+        return {"describes": self.describes, "seconds": self.seconds, "stack_sets": sorted(self.stack_sets)}
+
+
+STACK_INSTANCE_OPERATIONS = ("create", "update", "delete")
+
+
+@dataclass(frozen=True)
+class FailStackInstance:
+    """The stack instance of ``account_id`` fails in a stack set operation (``operations``), at most ``limit``
+    times; ``stack_set`` and ``region`` narrow it (None: any)."""
+
+    account_id: str
+    stack_set: str | None
+    region: str | None
+    operations: frozenset[str]
+    limit: int | None
+    message: str
+
+    def matches(self, account_id: str, region: str, stack_set_name: str, operation: str) -> bool:
+        return (self.account_id == account_id and operation in self.operations
+                and self.stack_set in (None, stack_set_name) and self.region in (None, region))
+
+    def as_json(self) -> dict[str, Any]:
+        return {"account_id": self.account_id, "stack_set": self.stack_set, "region": self.region,
+                "operations": sorted(self.operations), "limit": self.limit, "message": self.message}
+
+
+@dataclass(frozen=True)
 class FaultPlan:
     seed: int | str
     throttle: Throttle | None = None
@@ -190,13 +239,15 @@ class FaultPlan:
     deny_accounts: frozenset[str] = frozenset()
     hang_stacks: tuple[HangStack, ...] = ()
     fail_stacks: tuple[FailStack, ...] = ()
+    stackset_operations: StackSetPacing | None = None
+    fail_stack_instances: tuple[FailStackInstance, ...] = ()
 
     @classmethod
     def from_json(cls, document: Any) -> FaultPlan:
         """The plan a JSON document describes (README: "Faults"); PlanError says what is wrong with it."""
         if not isinstance(document, dict):
             raise PlanError("the fault plan must be a JSON object")
-        _no_unknown_keys("the fault plan", document, ("seed", *KINDS))
+        _no_unknown_keys("the fault plan", document, ("seed", *KINDS, *STACKSET_KINDS))
         seed = document.get("seed")
         if seed is None:
             seed = random.SystemRandom().randrange(2**31)
@@ -212,6 +263,10 @@ class FaultPlan:
                               for i, entry in enumerate(_list("hang_stacks", document.get("hang_stacks") or []))),
             fail_stacks=tuple(_fail_stack(f"fail_stacks[{i}]", entry)
                               for i, entry in enumerate(_list("fail_stacks", document.get("fail_stacks") or []))),
+            stackset_operations=_optional(document, "stackset_operations", _stackset_pacing),
+            fail_stack_instances=tuple(
+                _fail_stack_instance(f"fail_stack_instances[{i}]", entry)
+                for i, entry in enumerate(_list("fail_stack_instances", document.get("fail_stack_instances") or []))),
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -223,7 +278,14 @@ class FaultPlan:
             "deny_accounts": sorted(self.deny_accounts),
             "hang_stacks": [hang.as_json() for hang in self.hang_stacks],
             "fail_stacks": [fail.as_json() for fail in self.fail_stacks],
+            "stackset_operations": self.stackset_operations.as_json() if self.stackset_operations else None,
+            "fail_stack_instances": [fail.as_json() for fail in self.fail_stack_instances],
         }
+
+    def stackset_kinds(self) -> tuple[str, ...]:
+        """The StackSet kinds this plan names (counted while it is in force)."""
+        return tuple(kind for kind, named in (("stackset_operations", self.stackset_operations is not None),
+                                               ("fail_stack_instances", bool(self.fail_stack_instances))) if named)
 
 
 def _no_unknown_keys(where: str, document: dict[str, Any], known: Iterable[str]) -> None:
@@ -367,6 +429,40 @@ def _fail_stack(where: str, value: Any) -> FailStack:
         raise PlanError(f"{where}.message must be a non-empty string")
     return FailStack(target, frozenset(operations),
                      None if limit is None else _number(f"{where}.limit", limit, 0, integer=True), message)
+
+
+def _stackset_pacing(where: str, value: Any) -> StackSetPacing:
+    if not isinstance(value, dict):
+        raise PlanError(f"{where} must be an object with describes or seconds")
+    _no_unknown_keys(where, value, ("describes", "seconds", "stack_sets"))
+    describes, seconds = value.get("describes"), value.get("seconds")
+    if (describes is None) == (seconds is None):
+        raise PlanError(f"{where} needs exactly one of describes and seconds")
+    return StackSetPacing(
+        describes=None if describes is None else _number(f"{where}.describes", describes, 0, integer=True),
+        seconds=None if seconds is None else float(_number(f"{where}.seconds", seconds, 0)),
+        stack_sets=frozenset(_strings(f"{where}.stack_sets", value.get("stack_sets") or [])),
+    )
+
+
+def _fail_stack_instance(where: str, value: Any) -> FailStackInstance:
+    if not isinstance(value, dict):
+        raise PlanError(f"{where} must be an object with account_id")
+    _no_unknown_keys(where, value, ("account_id", "stack_set", "region", "operations", "limit", "message"))
+    account_id = value.get("account_id")
+    if not isinstance(account_id, str) or not _ACCOUNT_ID.match(account_id):
+        raise PlanError(f"{where}.account_id must be a 12-digit account id (a string)")
+    for name in ("stack_set", "region"):
+        if value.get(name) is not None and not (isinstance(value[name], str) and value[name]):
+            raise PlanError(f"{where}.{name} must be a non-empty string")
+    operations = _strings(f"{where}.operations", value.get("operations", ["create", "update"]))
+    for operation in operations:
+        _choice(f"{where}.operations[]", operation, STACK_INSTANCE_OPERATIONS)
+    limit, message = value.get("limit"), value.get("message", DEFAULT_FAILURE_MESSAGE)
+    if not isinstance(message, str) or not message:
+        raise PlanError(f"{where}.message must be a non-empty string")
+    return FailStackInstance(account_id, value.get("stack_set"), value.get("region"), frozenset(operations),
+                             None if limit is None else _number(f"{where}.limit", limit, 0, integer=True), message)
 
 
 # --- AWS's answers ----------------------------------------------------------------------------------
@@ -644,6 +740,7 @@ class Faults:
         self._outage_started: float | None = None
         self._outage_calls_left: int | None = None
         self._fail_counts: dict[FailStack, int] = {}
+        self._instance_fail_counts: dict[FailStackInstance, int] = {}
         self._hangs: dict[tuple[str, str, str], _Hang] = {}
 
     # control
@@ -653,6 +750,7 @@ class Faults:
         with self._lock:
             self._reset_state()
             self.plan = plan
+            self._counts.update(dict.fromkeys(plan.stackset_kinds(), 0))
             self._outage_calls_left = plan.outage.calls if plan.outage else None
 
     def clear(self) -> None:
@@ -666,6 +764,7 @@ class Faults:
         self._outage_started = None
         self._outage_calls_left = None
         self._fail_counts.clear()
+        self._instance_fail_counts.clear()
         self._hangs.clear()
 
     def counts(self) -> dict[str, int]:
@@ -701,7 +800,17 @@ class Faults:
     def serve(self, call: Call, environ: dict[str, Any], body: bytes, start_response: StartResponse,
               forward: Forward) -> Iterable[bytes]:
         """Answer one AWS call under the plan: a fault instead of the call, or the call (``forward``) with
-        whatever the plan does around it."""
+        whatever the plan does around it. While it is served, ``serving()`` is this object (moto answers
+        within the call), so that StackSets' operations find the plan's pacing and failing instances."""
+        previous = getattr(_serving, "faults", None)
+        _serving.faults = self
+        try:
+            return self._serve(call, environ, body, start_response, forward)
+        finally:
+            _serving.faults = previous
+
+    def _serve(self, call: Call, environ: dict[str, Any], body: bytes, start_response: StartResponse,
+               forward: Forward) -> Iterable[bytes]:
         plan = self.plan
         if plan is None:
             return forward(environ, start_response)
@@ -752,6 +861,37 @@ class Faults:
                 return False
             self._counts[kind] += 1
             return True
+
+    # service-managed StackSets (emulator.stacksets)
+
+    def stackset_pacing(self, stack_set_name: str) -> StackSetPacing | None:
+        """How long an operation of that stack set takes under the plan; None: it ends within the request."""
+        plan = self.plan
+        pacing = plan.stackset_operations if plan is not None else None
+        return pacing if pacing is not None and pacing.applies_to(stack_set_name) else None
+
+    def count_paced_answer(self) -> None:
+        """One DescribeStackSetOperation answer showed an operation still QUEUED or RUNNING."""
+        with self._lock:
+            if "stackset_operations" in self._counts:
+                self._counts["stackset_operations"] += 1
+
+    def stack_instance_failure(self, account_id: str, region: str, stack_set_name: str, operation: str) -> str | None:
+        """The message the plan fails that stack instance's ``operation`` (create, update, delete) with, counted;
+        None when it does not."""
+        plan = self.plan
+        if plan is None:
+            return None
+        for rule in plan.fail_stack_instances:
+            if not rule.matches(account_id, region, stack_set_name, operation):
+                continue
+            with self._lock:
+                if rule.limit is not None and self._instance_fail_counts.get(rule, 0) >= rule.limit:
+                    continue
+                self._instance_fail_counts[rule] = self._instance_fail_counts.get(rule, 0) + 1
+                self._counts["fail_stack_instances"] = self._counts.get("fail_stack_instances", 0) + 1
+            return rule.message
+        return None
 
     # outage
 
@@ -897,6 +1037,15 @@ class Faults:
                                                          server_error(protocol, outcome.lose.response)))
         headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
         return _respond(start_response, (status, headers, payload), status_line)
+
+
+_serving = threading.local()
+
+
+def serving() -> Faults | None:
+    """The ``Faults`` whose plan is serving the AWS call this thread is answering; None when no plan is set."""
+    faults: Faults | None = getattr(_serving, "faults", None)
+    return faults if faults is not None and faults.plan is not None else None
 
 
 @contextmanager

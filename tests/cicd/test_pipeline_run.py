@@ -148,6 +148,9 @@ def test_the_first_run_plans_read_only_waits_for_approval_then_applies(org: Org,
         assert "with orgiam " in log and "(unknown release)" not in log
     # the people's roles exist, read through IAM in the account
     assert "ReadOnly" in orgiam_roles(org, MEMBER)
+    # both builds keep the access report (who can get into which account as what) in their artifacts
+    for name in ("Plan", "Applied"):
+        assert {"access.html", "access.csv"} <= {p.name for p in done.artifacts[name].iterdir()}, name
     assert done.action("Apply").variables["ORGIAM_FAILED"] == "0"
     assert int(done.action("Plan").variables["ORGIAM_CHANGES"]) > 0
 

@@ -27,7 +27,7 @@
 #   ORGIAM_EXTRA_ARGS       more ansible-playbook arguments, from the pipeline's definition
 #
 # Results go to $CODEBUILD_SRC_DIR/out (the build's artifact): report.json, summary.txt, summary.md,
-# junit.xml, retry-hosts.txt, and plan.json in plan mode.
+# junit.xml, retry-hosts.txt, the access report (access.html, access.csv, access.json), and plan.json in plan mode.
 set -euo pipefail
 
 say() { echo "orgiam: $*"; }

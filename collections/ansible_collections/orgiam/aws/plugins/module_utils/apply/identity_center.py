@@ -21,27 +21,15 @@ from typing import Any
 import dataclasses
 import json
 
-from ..aws import cloudformation as cfn_ops
 from ..model import Decision, Result, StackState, Task, VerifiedState
 from ..plan.drift import Drift
 from ..plan.access import access_changes, identity_center_access
 from ..render.common import desired_template
 from ..render.identity_center import ASSIGNMENT, PERMISSION_SET
-from .operators import Context, Operator, drift_digest, keep_removed, with_retained
+from .operators import Context, RenderedOperator, drift_digest, keep_removed, with_retained
 
 
-class IdentityCenterOperator(Operator):
-    rendered = True
-
-    def deployed_document(self, ctx: Context, cfn: Any, task: Task) -> dict[str, Any] | None:
-        return cfn_ops.get_template(cfn, task.name)
-
-    def desired_document(self, ctx: Context, task: Task) -> dict[str, Any] | None:
-        return task.desired.document
-
-    def verifies(self, ctx: Context, task: Task) -> bool:
-        return ctx.verify == "live"
-
+class IdentityCenterOperator(RenderedOperator):
     def verified(self, ctx: Context, cfn: Any, task: Task, state: StackState, template: dict[str, Any] | None) -> VerifiedState:
         template = template or {}
         sso = ctx.clients.member_client("sso-admin", task.account_id, task.region)

@@ -320,11 +320,9 @@ class Operator:
         return state
 
 
-class CentralOperator(Operator):
-    """The central account's identity stack: a template orgiam renders, previewed resource by resource.
-
-    With ``verify: live`` it is verified like any stack (see :class:`Operator`); its template is orgiam's
-    own JSON, deployed as rendered, so it is compared as CloudFormation holds it."""
+class RenderedOperator(Operator):
+    """A stack whose template orgiam renders as data: previewed resource by resource, verified live whenever
+    ``verify: live`` says so, and compared as CloudFormation holds it (orgiam's own JSON, deployed as rendered)."""
 
     rendered = True
 
@@ -336,6 +334,13 @@ class CentralOperator(Operator):
 
     def desired_document(self, ctx: Context, task: Task) -> dict[str, Any] | None:
         return task.desired.document
+
+
+class CentralOperator(RenderedOperator):
+    """The central account's identity stack: a template orgiam renders, previewed resource by resource.
+
+    With ``verify: live`` it is verified like any stack (see :class:`Operator`), and who else in the central
+    account may assume orgiam's roles is reported."""
 
     def verified(self, ctx: Context, cfn: Any, task: Task, state: StackState, template: dict[str, Any] | None) -> VerifiedState:
         verified = super().verified(ctx, cfn, task, state, template)

@@ -23,14 +23,13 @@ import dataclasses
 import json
 from typing import Any
 
-from ..aws import cloudformation as cfn_ops
 from ..aws.errors import error_code
 from ..aws.organizations import root_policy_types
 from ..model import Decision, Result, StackState, Task, VerifiedState
 from ..plan.drift import Drift
 from ..render.common import desired_template
 from ..render.org_policies import attachments, target_changes
-from .operators import Context, Operator, drift_digest, keep_removed, with_retained
+from .operators import Context, RenderedOperator, drift_digest, keep_removed, with_retained
 
 POLICY = "AWS::Organizations::Policy"
 
@@ -39,18 +38,7 @@ class PolicyTypesOff(RuntimeError):
     """The root does not have a policy type the catalog uses enabled."""
 
 
-class OrgPoliciesOperator(Operator):
-    rendered = True
-
-    def deployed_document(self, ctx: Context, cfn: Any, task: Task) -> dict[str, Any] | None:
-        return cfn_ops.get_template(cfn, task.name)
-
-    def desired_document(self, ctx: Context, task: Task) -> dict[str, Any] | None:
-        return task.desired.document
-
-    def verifies(self, ctx: Context, task: Task) -> bool:
-        return ctx.verify == "live"
-
+class OrgPoliciesOperator(RenderedOperator):
     def verified(self, ctx: Context, cfn: Any, task: Task, state: StackState, template: dict[str, Any] | None) -> VerifiedState:
         """The stack with what differs between its deployed template and Organizations: each policy's content
         and the targets it is attached to."""

@@ -94,6 +94,10 @@ def _property_lines(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 def _label(resource: dict[str, Any]) -> str:
     props = resource.get("Properties", {})
     name = next((props[k] for k in ("RoleName", "GroupName", "UserName", "ManagedPolicyName", "Name") if k in props), "")
+    if resource.get("Type") == "AWS::SSO::Assignment":  # which permission set, to whom, where
+        ref = props.get("PermissionSetArn")
+        target = ref.get("Fn::GetAtt", ["?"])[0] if isinstance(ref, dict) else ref
+        name = f"{target} -> {str(props.get('PrincipalType', '')).lower()} {props.get('PrincipalId', '')} in {props.get('TargetId', '')}"
     return f"{resource.get('Type', '?')} {name}".strip()
 
 

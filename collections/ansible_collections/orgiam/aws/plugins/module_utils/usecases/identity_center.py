@@ -99,12 +99,13 @@ def _missing_group(catalog: Catalog, name: str, store: str) -> SourceError:
     identity = catalog.identity
     group = next(g for g in identity.groups if g.name == name)
     others = [g.name for g in identity.groups if g.name != name]
+    index = [g.name for g in identity.groups if not g.default].index(name)  # as listed under groups
     where = group.source or identity.source
     return SourceError(
         where.split(":")[0] if ":" in where else where,
         f"group '{name}' of identity.yml has no group of that display name in Identity Center's identity store {store}; "
         f"create it there (or in the identity source that provisions it), or fix the name{did_you_mean(name, others)}",
-        int(where.split(":")[1]) if ":" in where and where.split(":")[1].isdigit() else None, "groups")
+        int(where.split(":")[1]) if ":" in where and where.split(":")[1].isdigit() else None, f"groups.{index}.name")
 
 
 def assignments(catalog: Catalog, resolution: Resolution, partition: str) -> list[tuple[str, str, str]]:
