@@ -123,7 +123,8 @@ def assert_least_privilege(iam, role: str) -> list[str]:
                 # calls that take no narrower resource, and read only (GetAccountAuthorizationDetails: who else in
                 # the central account may assume orgiam's roles, reported by live verification)
                 assert all(a.startswith(("organizations:List", "organizations:Describe"))
-                           or a in ("secretsmanager:GetRandomPassword", "iam:GetAccountAuthorizationDetails") for a in actions), statement
+                           or a in ("secretsmanager:GetRandomPassword", "iam:GetAccountAuthorizationDetails",
+                                    "cloudformation:ListStackSets", "sso:ListInstances") for a in actions), statement
             allowed += actions
     return allowed
 
@@ -246,6 +247,21 @@ def test_a_catalog_that_targets_the_management_account_gets_the_deployer_there_t
     assert_least_privilege(management, DEPLOYER)
     stack = ws.client("cloudformation").describe_stacks(StackName="orgiam-deployer")["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_with_engine_stacksets_the_management_deployer_manages_the_role_stack_sets_and_no_member_one_does(ws):
+    settings = ws.catalog / "settings.yml"
+    settings.write_text(settings.read_text() + "engine: stacksets\n")
+    run = bootstrap(ws, *WITHOUT_PIPELINE)
+    assert run.returncode == 0, run.output
+    management = iam_of(ws)
+    actions = assert_least_privilege(management, DEPLOYER)
+    assert {"cloudformation:CreateStackSet", "cloudformation:CreateStackInstances", "cloudformation:DeleteStackInstances",
+            "cloudformation:ListStackInstances", "cloudformation:DescribeStackSetOperation"} <= set(actions)
+    planner = assert_least_privilege(management, "orgiam-planner")
+    assert "cloudformation:ListStackInstances" in planner and "cloudformation:CreateStackSet" not in planner
+    member = assert_least_privilege(iam_of(ws, "Payments Prod"), DEPLOYER)
+    assert not any(a.startswith("cloudformation:") and "StackSet" in a for a in member)
 
 
 def test_the_pipeline_stack_goes_into_the_pipeline_account(ws):

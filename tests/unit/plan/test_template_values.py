@@ -44,7 +44,14 @@ def test_the_deployer_holds_the_central_policy_in_the_central_account_only():
                                                        "CentralAccountPolicy"]
     assert list(deployer_in(MEMBER)["Resources"]) == ["DeployerRole", "PlannerRole"]
     assert evaluated_conditions(DEPLOYER, DEPLOYER_PARAMETERS, MEMBER, "us-east-1") == {
-        "IsCentral": False, "IsPoliciesAccount": False, "HasTemplateBucket": False, "IsCentralWithBucket": False}
+        "IsCentral": False, "IsPoliciesAccount": False, "IsStackSetsAccount": False, "HasTemplateBucket": False,
+        "IsCentralWithBucket": False}
+
+
+def test_the_role_stacksets_policies_are_only_in_the_account_that_manages_them():
+    assert list(deployer_in(MEMBER, StackSetsAccountId=CENTRAL)["Resources"]) == ["DeployerRole", "PlannerRole"]
+    resources = list(deployer_in(CENTRAL, StackSetsAccountId=CENTRAL)["Resources"])
+    assert "StackSetsDeployPolicy" in resources and "StackSetsPlanPolicy" in resources
 
 
 def test_a_template_bucket_adds_the_read_policy_everywhere_and_the_upload_policy_in_the_central_account():

@@ -90,8 +90,8 @@ def test_no_policy_allows_everything(path):
             # GetAccountAuthorizationDetails reads the whole account (live verification's report of who else may
             # assume orgiam's roles): it takes no narrower resource, and only reads
             assert all(a.startswith(("organizations:List", "organizations:Describe"))
-                       or a in ("secretsmanager:GetRandomPassword", "iam:GetAccountAuthorizationDetails", "sso:ListInstances")
-                       for a in actions), actions
+                       or a in ("secretsmanager:GetRandomPassword", "iam:GetAccountAuthorizationDetails", "sso:ListInstances",
+                                "cloudformation:ListStackSets") for a in actions), actions
 
 
 def test_the_deployer_reaches_only_orgiams_stacks_and_path():
@@ -101,7 +101,9 @@ def test_the_deployer_reaches_only_orgiams_stacks_and_path():
             text = resource["Fn::Sub"] if isinstance(resource, dict) else resource
             if any(a.startswith("cloudformation:") for a in actions):
                 assert text.endswith(("stack/${StackPrefix}-roles/*", "stack/${StackPrefix}-identity/*",
-                                      "stack/${StackPrefix}-organization-policies/*", "stack/${StackPrefix}-identity-center/*")), text
+                                      "stack/${StackPrefix}-organization-policies/*", "stack/${StackPrefix}-identity-center/*",
+                                      "stackset/${StackPrefix}-role-*:*", "stackset-target/${StackPrefix}-role-*",
+                                      "type/resource/AWS-IAM-*")) or text == "*", text
             elif actions == ["iam:GetAccountAuthorizationDetails"]:
                 assert text == "*"
             elif set(actions) == {"iam:GetPolicy", "iam:GetPolicyVersion"} and ":iam::aws:policy/" in text:

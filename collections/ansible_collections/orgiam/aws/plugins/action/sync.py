@@ -149,7 +149,8 @@ class ActionModule(OrgiamAction):
         try:
             outcome = run_sync(clients, catalog, resolution, run_ids, options,
                                Progress(len(run_ids), float(args["progress_interval"])), saved=saved, part=part,
-                               notice=display.display, policies=placement)
+                               notice=display.display, policies=placement,
+                               org_units={**dict(task_vars.get("orgiam_ou_ids") or {}), "": str(task_vars.get("orgiam_root_id") or "")})
         except AwsAccessError as exc:  # refused as a whole before any write (another region's stacks, ...)
             return dict(result, failed=True, msg=f"orgiam: {exc}")
         except CatalogError as exc:  # found only by looking (Identity Center groups): before any write too

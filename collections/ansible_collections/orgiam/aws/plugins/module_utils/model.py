@@ -100,6 +100,7 @@ class Kind(str, enum.Enum):
     ORG_POLICIES = "org-policies"  # the catalog's SCPs and RCPs, one stack in the management account
     POLICY_TYPES = "policy-types"  # the organization policy types enabled on the root (bootstrap)
     IDENTITY_CENTER = "identity-center"  # permission sets and account assignments, one stack (identity_center mode)
+    ROLE_STACKSET = "role-stackset"  # one catalog role's service-managed stack set (settings.yml engine: stacksets)
 
     def __str__(self) -> str:
         return self.value

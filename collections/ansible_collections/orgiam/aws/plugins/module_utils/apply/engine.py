@@ -22,13 +22,15 @@ from ..model import DONE_BY_ACTION, Action, Kind, PlannedTask, Result, Status, T
 from .operators import OPERATORS, Context, Operator
 from .identity_center import IdentityCenterOperator
 from .org_policies import OrgPoliciesOperator
+from .role_stacksets import RoleStackSetOperator
 
 
 @dataclass
 class Engine:
     ctx: Context
     operators: dict[Any, Operator] = field(default_factory=lambda: {
-        **OPERATORS, Kind.ORG_POLICIES: OrgPoliciesOperator(), Kind.IDENTITY_CENTER: IdentityCenterOperator()})
+        **OPERATORS, Kind.ORG_POLICIES: OrgPoliciesOperator(), Kind.IDENTITY_CENTER: IdentityCenterOperator(),
+        Kind.ROLE_STACKSET: RoleStackSetOperator()})
 
     def operator(self, task: Task) -> Operator:
         return self.operators[task.kind]

@@ -124,27 +124,98 @@ def create_stack_set(
 
 def update_stack_set(
     cfn: Any, name: str, body: str, parameters: dict[str, str], tags: list[dict[str, str]], auto_deployment: dict[str, bool],
-    description: str, call_as: str = SELF,
+    description: str, call_as: str = SELF, preferences: dict[str, Any] | None = None,
+    targets: dict[str, Any] | None = None, regions: list[str] | None = None,
 ) -> str:
-    """Template, parameters, tags and auto-deployment; every existing instance is updated. Returns the operation id."""
+    """Template, parameters, tags and auto-deployment; every existing instance is updated (only those of ``targets``
+    in ``regions`` when given). Returns the operation id."""
     definition = _definition(name, body, parameters, tags, auto_deployment, description)
-    response = call(f"update stack set {name}", cfn.update_stack_set, **definition, OperationPreferences=OPERATION_PREFERENCES,
-                    **as_caller(call_as))
+    where: dict[str, Any] = {"DeploymentTargets": targets, "Regions": regions} if targets else {}
+    if targets:  # AWS refuses AutoDeployment with DeploymentTargets or Regions: an update of some instances keeps it
+        definition.pop("AutoDeployment")
+    response = call(f"update stack set {name}", cfn.update_stack_set, **definition,
+                    OperationPreferences=preferences or OPERATION_PREFERENCES, **where, **as_caller(call_as))
     return str(response["OperationId"])
 
 
-def create_instances(cfn: Any, name: str, ou_ids: list[str], regions: list[str], call_as: str = SELF) -> str:
-    """Deploy to every account under ``ou_ids`` (the root: the whole organization). Returns the operation id."""
+def create_instances(cfn: Any, name: str, ou_ids: list[str], regions: list[str], call_as: str = SELF,
+                     targets: dict[str, Any] | None = None, preferences: dict[str, Any] | None = None) -> str:
+    """Deploy to every account under ``ou_ids`` (the root: the whole organization), or to ``targets`` (DeploymentTargets
+    with an account filter). Returns the operation id."""
+    targets = targets or {"OrganizationalUnitIds": ou_ids}
     response = call(
-        f"deploy stack set {name} to {', '.join(ou_ids)}",
+        f"deploy stack set {name} to {describe_targets(targets)}",
         cfn.create_stack_instances,
         StackSetName=name,
-        DeploymentTargets={"OrganizationalUnitIds": ou_ids},
+        DeploymentTargets=targets,
         Regions=regions,
-        OperationPreferences=OPERATION_PREFERENCES,
+        OperationPreferences=preferences or OPERATION_PREFERENCES,
         **as_caller(call_as),
     )
     return str(response["OperationId"])
+
+
+def delete_instances(cfn: Any, name: str, targets: dict[str, Any], regions: list[str], call_as: str = SELF,
+                     preferences: dict[str, Any] | None = None) -> str:
+    """Delete the instances of ``targets`` (their stacks and resources too). Returns the operation id."""
+    response = call(
+        f"delete the instances of stack set {name} in {describe_targets(targets)}",
+        cfn.delete_stack_instances,
+        StackSetName=name,
+        DeploymentTargets=targets,
+        Regions=regions,
+        RetainStacks=False,
+        OperationPreferences=preferences or OPERATION_PREFERENCES,
+        **as_caller(call_as),
+    )
+    return str(response["OperationId"])
+
+
+def delete_stack_set(cfn: Any, name: str, call_as: str = SELF) -> None:
+    """Delete a stack set that has no instance left."""
+    call(f"delete stack set {name}", cfn.delete_stack_set, StackSetName=name, **as_caller(call_as))
+
+
+def describe_targets(targets: dict[str, Any]) -> str:
+    ous = ", ".join(targets.get("OrganizationalUnitIds") or [])
+    accounts = targets.get("Accounts") or []
+    if not accounts:
+        return ous
+    shown = ", ".join(accounts[:5]) + (f" and {len(accounts) - 5} more" if len(accounts) > 5 else "")
+    return f"{ous} ({targets.get('AccountFilterType', 'UNION').lower()} {shown})"
+
+
+def stack_set_names(cfn: Any, prefix: str, call_as: str = SELF) -> list[str]:
+    """The names of the ACTIVE stack sets that start with ``prefix`` (ListStackSets, paged)."""
+    found = []
+    try:
+        for page in cfn.get_paginator("list_stack_sets").paginate(Status="ACTIVE", **as_caller(call_as)):
+            found += [str(s["StackSetName"]) for s in page.get("Summaries", [])
+                      if str(s.get("StackSetName", "")).startswith(prefix) and s.get("Status", "ACTIVE") == "ACTIVE"]
+    except Exception as exc:
+        raise explain_aws_error(exc, doing="list the stack sets") from None
+    return sorted(found)
+
+
+def instance_statuses(cfn: Any, name: str, call_as: str = SELF) -> dict[str, tuple[str, str]]:
+    """Account -> (status, reason) of every stack instance (ListStackInstances, 100 a page). A status is CURRENT
+    only when the instance's last operation succeeded; else its detailed status (FAILED, CANCELLED, ...) or its
+    status (OUTDATED, INOPERABLE). IAM is global: one account's instances in several regions count once, the
+    worst first."""
+    found: dict[str, tuple[str, str]] = {}
+    paginator = cfn.get_paginator("list_stack_instances")
+    try:
+        for page in paginator.paginate(StackSetName=name, PaginationConfig={"PageSize": 100}, **as_caller(call_as)):
+            for instance in page.get("Summaries", []):
+                detailed = str((instance.get("StackInstanceStatus") or {}).get("DetailedStatus", ""))
+                status = str(instance.get("Status", ""))
+                seen = "CURRENT" if status == "CURRENT" and detailed in ("", "SUCCEEDED") else (detailed or status)
+                account = str(instance.get("Account", ""))
+                if found.get(account, ("CURRENT", ""))[0] == "CURRENT":
+                    found[account] = (seen, str(instance.get("StatusReason", "") or ""))
+    except Exception as exc:
+        raise explain_aws_error(exc, doing=f"list the stack instances of {name}") from None
+    return found
 
 
 def running_operation(cfn: Any, name: str, call_as: str = SELF) -> str | None:

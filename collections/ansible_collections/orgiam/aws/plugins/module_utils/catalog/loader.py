@@ -65,6 +65,7 @@ MANAGED_POLICY_MAX_CHARS = 6144  # one managed policy document, whitespace not c
 ROLE_INLINE_MAX_CHARS = 10240  # all of a role's inline policies together
 IAM_PATH = r"^/(?:[\x21-\x7E]+/)?$"
 PRUNE_POLICIES = ("never", "plan", "apply")
+ENGINES = ("stacks", "stacksets")  # settings.yml engine: see docs/catalog.md
 # What a role's ``waivers`` may waive in its policies: each is refused unless the role waives it.
 WAIVERS = {
     "allow-not-action": "an Allow statement with NotAction (it allows every action not listed, also those AWS adds later)",
@@ -155,6 +156,18 @@ SETTINGS_SCHEMA: dict[str, Any] = {
             },
         },
         "notify_topic_arn": {"type": "string", "pattern": r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$"},
+        # how member roles reach the accounts: a stack per account, or a service-managed stack set per role
+        "engine": {"enum": list(ENGINES)},
+        "stacksets": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "operation preferences of the role stack sets (engine: stacksets); not used by auto-deployment",
+            "properties": {
+                "max_concurrent_percentage": {"type": "integer", "minimum": 1, "maximum": 100},
+                "failure_tolerance_percentage": {"type": "integer", "minimum": 0, "maximum": 100},
+                "region_concurrency": {"enum": ["SEQUENTIAL", "PARALLEL"]},
+            },
+        },
     },
 }
 
@@ -274,6 +287,8 @@ class Settings:
     notify_topic_arn: str = ""
     template_bucket: str = ""  # in the central account; for templates over CloudFormation's 51,200-byte body limit
     pipeline: dict[str, Any] = field(default_factory=dict)  # see SETTINGS_SCHEMA["properties"]["pipeline"]
+    engine: str = "stacks"  # "stacksets": a service-managed stack set per role (docs/catalog.md, docs/operations.md)
+    stacksets: dict[str, Any] = field(default_factory=dict)  # operation preferences of those stack sets
     source: str = ""
 
 

@@ -269,7 +269,9 @@ def check_organization(inputs: Inputs, facts: OrgFacts, region: str) -> Placemen
     # the catalog's roles name it, or it holds the catalog's organization policies (a delegated administrator does
     # when there is one)
     targeted = any(role_targets(role, management) for role in inputs.catalog.roles) or (
-        bool(inputs.catalog.policies) and not inputs.pipeline.delegated_admin)
+        bool(inputs.catalog.policies) and not inputs.pipeline.delegated_admin) or (
+        # or it manages the role stack sets (engine: stacksets, without a delegated administrator)
+        inputs.catalog.settings.engine == "stacksets" and not inputs.pipeline.delegated_admin)
     return Placement(found["central_account"], found["pipeline.account"], targeted or found["central_account"].is_management,
                      found.get("pipeline.delegated_admin"))
 
@@ -311,6 +313,9 @@ def known_parameters(inputs: Inputs, facts: OrgFacts, placement: Placement, regi
         "PoliciesAccountId": placement.delegated_admin.id if placement.delegated_admin and (
             inputs.catalog.policies or inputs.catalog.identity.uses_identity_center) else facts.management_account_id,
         "OrganizationId": facts.organization_id,
+        # engine: stacksets: where the role stack sets are managed from (usecases/stacksets.py stackset_home)
+        "StackSetsAccountId": "" if settings.engine != "stacksets" else
+        placement.delegated_admin.id if placement.delegated_admin else facts.management_account_id,
         "PipelineAccountId": pipeline_id,
         "PipelineRegion": region,
         "EventBusArn": f"arn:{partition}:events:{region}:{pipeline_id}:event-bus/default",

@@ -36,7 +36,9 @@ from ..render.central import IDENTITY_MODE_OUTPUT, central_template, grants_from
 from ..render.common import TemplateError, account_of_arn, desired_template, role_arn
 from ..render.member import held_role_arns, member_template
 from ..render.org_policies import org_policies_template
+from ..plan.stacksets import batches, parent_ou
 from ..resolve import Resolution, group_grants
+from . import stacksets as engine_sets
 from .identity_center import CenterSetup, center_region, center_task, look_up
 
 
@@ -197,13 +199,17 @@ def run_sync(
     part: tuple[int, int] = (1, 1),
     notice: Callable[[str], None] | None = None,
     policies: Placement | None = None,
+    org_units: dict[str, str] | None = None,
 ) -> SyncOutcome:
     """Sync the member stacks of ``run_account_ids`` and then the central stack.
+
+    ``org_units``: OU path -> OU id, and "" -> the root's id (the inventory's ``orgiam_ou_ids`` and
+    ``orgiam_root_id``), for the StackSets engine's targets.
 
     With ``saved``, the tasks are the plan's (those of ``part`` K of N), applied as planned or refused as stale.
     A run that writes holds the organization's run lock throughout; raises LockHeld when another run holds it.
     """
-    check_central_stack(clients, catalog, resolution.central.id)
+    central = check_central_stack(clients, catalog, resolution.central.id)
     center = None
     if catalog.identity.uses_identity_center:  # the instance and the groups, found before anything is written
         home = policies_account(catalog, list(resolution.accounts.values()))
@@ -213,14 +219,18 @@ def run_sync(
                                  "NoIdentityCenterAccount")
         center = (home, look_up(clients, catalog, home, center_region(catalog, clients.region)))
     lock = _LazyLock(clients, catalog, resolution.central.id, options, notice) if options.lock and not options.check else None
+    # role stack sets to take back to direct stacks: only looked for when the central stack says they exist
+    leaving_stacksets = catalog.settings.engine != "stacksets" and central is not None and \
+        central.outputs.get(engine_sets.ENGINE_OUTPUT) == "stacksets"
     try:
-        return _run(clients, catalog, resolution, run_account_ids, options, on_done, saved, part, lock, policies, center)
+        return _run(clients, catalog, resolution, run_account_ids, options, on_done, saved, part, lock, policies, center,
+                    dict(org_units or {}), leaving_stacksets)
     finally:
         if lock is not None:
             lock.release()
 
 
-def check_central_stack(clients: AwsClients, catalog: Catalog, central_id: str) -> None:
+def check_central_stack(clients: AwsClients, catalog: Catalog, central_id: str) -> Any:
     """Two things refused before anything is written, from one look at the central stack.
 
     The identity mode: a stack made for iam_users cannot become a saml one in place (its groups would become
@@ -241,7 +251,7 @@ def check_central_stack(clients: AwsClients, catalog: Catalog, central_id: str) 
                 f"{deployed_mode}: orgiam does not change the identity mode in place (the member roles would stop "
                 "trusting people before the new principals exist). Nothing was changed; see docs/operations.md, "
                 "'Changing the identity mode'", "IdentityModeChange")
-        return
+        return central
     for region in other_regions(clients.partition, here):
         state = describe_stack(clients.member_client("cloudformation", central_id, region, label="run"), name)
         if state is not None and state.managed_by_orgiam:
@@ -249,6 +259,7 @@ def check_central_stack(clients: AwsClients, catalog: Catalog, central_id: str) 
                 f"orgiam's stacks are in region {region} (the central account's {name} is there), and this run works "
                 f"in {here}: IAM is global, so the same roles cannot be made in two regions. Set home_region: {region} "
                 f"in settings.yml, or, to move orgiam to {here}, delete its stacks in {region} first", "WrongRegion")
+    return None
 
 
 def other_regions(partition: str, home: str) -> list[str]:
@@ -309,6 +320,8 @@ def _run(
     lock: "_LazyLock | None",
     placement: Placement | None = None,
     center: tuple[Account, CenterSetup] | None = None,
+    org_units: dict[str, str] | None = None,
+    leaving_stacksets: bool = False,
 ) -> SyncOutcome:
     started = time.monotonic()
     region, partition = clients.region, clients.partition
@@ -337,6 +350,37 @@ def _run(
     center_tasks = [t for t in tasks if t.kind == Kind.IDENTITY_CENTER] if saved is not None else \
         [t for t in [fresh_center] if t is not None]
     tasks = [t for t in tasks if t.kind not in (Kind.ORG_POLICIES, Kind.IDENTITY_CENTER)]
+    org_units = org_units or {}
+    root_id = org_units.get("", "")
+    parents = {a.id: parent_ou(a, org_units, root_id) for a in resolution.accounts.values()}
+    uses_stacksets = catalog.settings.engine == "stacksets"
+    role_tasks: list[Task] = []
+    refused_roles: list[Result] = []
+    if uses_stacksets:
+        fresh_roles = engine_sets.role_stackset_tasks(catalog, resolution, {a.id for a in accounts if a.active}, region,
+                                                      partition, org_units, root_id)
+        if saved is None:
+            role_tasks = fresh_roles
+        else:  # the plan's stack sets, as this code renders them from this catalog (the hash must be the plan's)
+            by_key = {t.key: t for t in fresh_roles}
+            for task in (t for t in tasks if t.kind == Kind.ROLE_STACKSET):
+                fresh = by_key.get(task.key)
+                if fresh is None or fresh.desired.hash != task.desired.hash:
+                    refused_roles.append(not_from_catalog(task, planned[task.key], fresh.desired.hash if fresh else None))
+                else:  # the plan's decision, with the targets this code works out (the plan keeps only the changes)
+                    planned[task.key] = dataclasses.replace(planned[task.key], desired=fresh.desired)
+                    role_tasks.append(fresh)
+        # every member account's roles come from the stack sets; the management account keeps its direct stack
+        tasks = [t for t in tasks if t.kind == Kind.MEMBER and resolution.accounts[t.account_id].is_management]
+    leftovers: list[Result] = []
+    later: list[Task] = []
+    if leaving_stacksets and saved is None:
+        leftovers = engine_sets.leftover_stacksets(engine, catalog, resolution, region, partition, org_units, root_id)
+        moving = engine_sets.instance_accounts(leftovers)
+        if leftovers and not options.check:
+            engine_sets.switch_off_auto_deployment(engine, leftovers)
+        later = [t for t in tasks if t.account_id in moving]
+        tasks = [t for t in tasks if t.account_id not in moving]
     # a saved plan deploys its own templates: each must be what this code renders from this catalog, so
     # that a plan.json changed after it was made (or made by other code) cannot deploy anything else
     rendered = {} if saved is None else {
@@ -391,7 +435,20 @@ def _run(
     if any(r.status in (Status.FAILED, Status.STALE) for r in first) and ctx.prune == "apply":
         # people may not have their Identity Center access: nothing of their IAM access is pruned in this run
         engine = Engine(dataclasses.replace(ctx, prune="plan"))
+    kept_roles: set[str] = set()
+    set_results: list[Result] = []
+    if uses_stacksets:
+        sets = engine_sets.sync_stacksets(engine, role_tasks, resolution, member_stack_name(catalog), options.concurrency,
+                                          options.check, on_done, planned)
+        set_results = sets.results + sets.switched + refused_roles
+        kept_roles = sets.kept_roles | {r.task.title for r in refused_roles}
     members = run_all(tasks, work, lambda task, exc: earn(failure(task, exc), None), options.concurrency, on_done)
+    if uses_stacksets:
+        for account_id, earned in sets.grants.items():  # with the management account's direct stack
+            mine = grants.get(account_id, {})
+            grants[account_id] = None if earned is None or (account_id in grants and mine is None) else {**(mine or {}), **earned}
+        members += set_results
+    members += _move_back(engine, later, leftovers, work, earn, failure, parents, options, on_done)
     for result in untouched:
         earn(result, granted_by(result, options.check))
         if on_done is not None:
@@ -406,11 +463,41 @@ def _run(
         if on_done is not None:
             on_done(result)
     members.sort(key=lambda r: (r.task.ou_path.lower(), r.task.account_name.lower(), r.task.account_id))
-    central = _sync_central(engine, catalog, resolution, grants, region, partition, saved)
+    marker = uses_stacksets or any(r.status != Status.DELETED for r in leftovers if not options.check)
+    central = _sync_central(engine, catalog, resolution, grants, region, partition, saved, kept_roles, marker)
     if on_done is not None:
         on_done(central)
     return SyncOutcome(members, central, options.check, round(time.monotonic() - started, 3), clients.call_log.total(),
                        saved.id if saved else "", options.verify, center[1] if center else None)
+
+
+def _move_back(engine: Engine, later: list[Task], leftovers: list[Result], work: Callable[[Task], Result],
+               earn: Callable[[Result, dict[str, str] | None], Result], failure: Callable[[Task, BaseException], Result],
+               parents: dict[str, str], options: SyncOptions, on_done: Callable[[Result], None] | None) -> list[Result]:
+    """engine: stacks with role stack sets left (usecases/stacksets.py): a batch of accounts at a time, their instances
+    are deleted, then their direct stacks made; an account whose instances stay keeps them and its grants."""
+    results: list[Result] = []
+    if options.check:
+        results += run_all(later, work, lambda task, exc: earn(failure(task, exc), None), options.concurrency, on_done)
+        for result in leftovers:
+            if result.status != Status.FAILED:
+                instances = getattr(result.state, "instances", {})
+                result.action, result.status = Action.DELETE, Status.PLANNED
+                result.reason = (f"engine: stacks: its {len(instances)} instance(s) are deleted a batch of accounts at a time, "
+                                 "each account's direct stack made right after, then the stack set")
+                names = result.task.desired.extra.get("names") or {}
+                result.plan = [f"- {names.get(a, a)} ({a}): {result.task.title} moves to the direct stack" for a in sorted(instances)]
+        return results + leftovers
+    for batch in batches(later, options.concurrency):
+        free = engine_sets.delete_instances_of(engine, leftovers, {t.account_id: parents.get(t.account_id, "") for t in batch})
+        results += run_all([t for t in batch if t.account_id in free], work, lambda task, exc: earn(failure(task, exc), None),
+                           options.concurrency, on_done)
+        for task in (t for t in batch if t.account_id not in free):
+            stuck = Result(task).fail("its stack set instances could not be deleted (see the stack sets' details): it keeps "
+                                      "them and its grants; a later run moves it", "StackInstancesLeft")
+            results.append(earn(stuck, None))
+    engine_sets.finish_leftovers(engine, leftovers)
+    return results + leftovers
 
 
 def not_from_catalog(task: Task, plan: PlannedTask, rendered_hash: str | None) -> Result:
@@ -422,7 +509,7 @@ def not_from_catalog(task: Task, plan: PlannedTask, rendered_hash: str | None) -
 
 def _sync_central(
     engine: Engine, catalog: Catalog, resolution: Resolution, grants: dict[str, dict[str, str] | None],
-    region: str, partition: str, saved: SavedPlan | None,
+    region: str, partition: str, saved: SavedPlan | None, kept_roles: set[str] | None = None, stacksets: bool = False,
 ) -> Result:
     central = resolution.central
     task = _task(central, Kind.CENTRAL, central_stack_name(catalog), region, partition)
@@ -434,8 +521,15 @@ def _sync_central(
         return engine.run(task) if saved is None else engine.run_derived(task, saved.central_observed, saved.central_hash)
     roles = {r.name: r for r in catalog.roles}
     kept = {a for a, acc in resolution.accounts.items() if acc.active and grants.get(a, None) is None}
+    kept_roles = set(kept_roles or ())
     by_role: dict[str, list[str]] = {}
     try:
+        if kept_roles:
+            # roles whose stack set could not be observed: their grants stay as the central stack gives them
+            cfn = engine.ctx.clients.member_client("cloudformation", central.id)
+            for role_name, arns in grants_from_template(get_template(cfn, task.name)).items():
+                if role_name in kept_roles:
+                    by_role.setdefault(role_name, []).extend(a for a in arns if account_of_arn(a) not in kept)
         if kept:
             # accounts this run did not reach as planned keep the grants the central stack already gives them
             cfn = engine.ctx.clients.member_client("cloudformation", central.id)
@@ -444,7 +538,9 @@ def _sync_central(
                     by_role.setdefault(role_name, []).extend(a for a in arns if account_of_arn(a) in kept)
         for account_id in sorted(grants):
             for role_name, arn in sorted((grants[account_id] or {}).items()):
-                by_role.setdefault(role_name, []).append(arn)
+                if role_name not in kept_roles:
+                    by_role.setdefault(role_name, []).append(arn)
+        by_role = {role_name: list(dict.fromkeys(arns)) for role_name, arns in by_role.items()}
         template = central_template(
             group_grants(catalog.identity, by_role, resolution.accounts),
             by_role,
@@ -455,6 +551,8 @@ def _sync_central(
         )
     except (AwsAccessError, TemplateError) as exc:
         return result.fail(str(exc), getattr(exc, "code", "") or type(exc).__name__)
+    if stacksets:  # tells a run with engine: stacks that role stack sets are left to take back (usecases/stacksets.py)
+        template.setdefault("Outputs", {})[engine_sets.ENGINE_OUTPUT] = {"Value": "stacksets"}
     task.roles = tuple(sorted(name for name, arns in by_role.items() if arns))
     task.desired = desired_template(template)
     if saved is None:
