@@ -52,7 +52,7 @@ def test_a_saved_plan_is_applied_as_it_is_and_then_is_stale(workspace):
     clear_calls(ws.endpoint)
     run = ws.playbook("-e", f"orgiam_plan={saved['_path']}")
     assert run.returncode == 0, run.output
-    assert f"applying the saved plan" in run.output
+    assert "applying the saved plan" in run.output
     report = ws.report()
     assert report["plan_id"] == saved["id"] and report["ok"]
     for account in WORKLOADS:

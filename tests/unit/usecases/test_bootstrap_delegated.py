@@ -22,7 +22,7 @@ from ansible_collections.orgiam.aws.plugins.module_utils.render.bootstrap import
 from ansible_collections.orgiam.aws.plugins.module_utils.render.common import stack_tags
 from ansible_collections.orgiam.aws.plugins.module_utils.usecases import bootstrap as B
 from tests.fakes import FakeCfn, FakeClients, client_error
-from tests.unit.bootstrap_org import DEPLOYMENTS, MANAGEMENT, PIPELINE, PROD, ROOT, SECURITY, facts, inputs, tasks
+from tests.unit.bootstrap_org import DEPLOYMENTS, MANAGEMENT, PIPELINE, PROD, SECURITY, facts, inputs, tasks
 from tests.unit.usecases.test_bootstrap import ORG, FakeOrganizations
 
 STACKSETS = "member.org.stacksets.cloudformation.amazonaws.com"
