@@ -423,15 +423,20 @@ def _run(
             return earn(result, saved.granted(task.key))
         return earn(result, granted_by(result, options.check))
 
-    first: list[Result] = []
-    for task in center_tasks:  # before anything that could take people's IAM access away
-        try:
-            result = run_task(task)
-        except Exception as exc:  # noqa: BLE001  one task's failure, reported with the others
-            result = failure(task, exc)
-        first.append(result)
-        if on_done is not None:
-            on_done(result)
+    def one_at_a_time(organization_wide: list[Task]) -> list[Result]:
+        """Tasks of the whole organization (no grants ride on them), in order, each failing alone."""
+        done = []
+        for task in organization_wide:
+            try:
+                result = run_task(task)
+            except Exception as exc:  # noqa: BLE001  one task's failure, reported with the others
+                result = failure(task, exc)
+            done.append(result)
+            if on_done is not None:
+                on_done(result)
+        return done
+
+    first = one_at_a_time(center_tasks)  # before anything that could take people's IAM access away
     if any(r.status in (Status.FAILED, Status.STALE) for r in first) and ctx.prune == "apply":
         # people may not have their Identity Center access: nothing of their IAM access is pruned in this run
         engine = Engine(dataclasses.replace(ctx, prune="plan"))
@@ -454,14 +459,7 @@ def _run(
         if on_done is not None:
             on_done(result)
     members += untouched + first
-    for task in policy_tasks:  # no grants: nothing in the central stack depends on them
-        try:
-            result = run_task(task)
-        except Exception as exc:  # noqa: BLE001  one task's failure, reported with the others
-            result = failure(task, exc)
-        members.append(result)
-        if on_done is not None:
-            on_done(result)
+    members += one_at_a_time(policy_tasks)
     members.sort(key=lambda r: (r.task.ou_path.lower(), r.task.account_name.lower(), r.task.account_id))
     marker = uses_stacksets or any(r.status != Status.DELETED for r in leftovers if not options.check)
     central = _sync_central(engine, catalog, resolution, grants, region, partition, saved, kept_roles, marker)
