@@ -610,7 +610,7 @@ PAGE_TEMPLATE = """<!DOCTYPE html>
 <label for="ou-filter">OU<select id="ou-filter"><option value="*">all</option></select></label>
 <label for="person-search">Person or group<input id="person-search" type="search" placeholder="name contains&hellip;" autocomplete="off" spellcheck="false"></label>
 <span id="shown-count" aria-live="polite"></span>
-<span class="legend"><span class="mfa yes">MFA</span> MFA required &nbsp; <span class="mfa no">NO MFA</span> no MFA needed &nbsp; hatched: nobody can reach the account</span>
+<span class="legend"><span class="mfa yes">MFA</span> MFA required &nbsp; <span class="mfa no">NO MFA</span> no MFA needed &nbsp; <span class="mfa idp">MFA AT SIGN-IN</span> the identity provider or Identity Center asks &nbsp; hatched: nobody can reach the account</span>
 </section>
 <div class="matrix-wrap"><table id="matrix"><thead></thead><tbody></tbody></table></div>
 <p id="no-match" hidden>No person or group matches the search.</p>
