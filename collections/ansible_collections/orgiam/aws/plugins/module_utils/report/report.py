@@ -124,6 +124,8 @@ def summary_text(report: dict[str, Any]) -> str:
         "  member stacks: " + ", ".join(f"{k} {v}" for k, v in stacks.items() if v or k in ("created", "updated", "unchanged", "failed")),
         f"  central stack ({central['account_name']}): {central['status']}"
         + (f" ({central['action']})" if central["status"] == PLANNED else "")
+        # a central stack the identity mode does not need (identity_center): say so, and why it is kept
+        + (f" ({central['reason']})" if central["status"] == "retained" or central["reason"].startswith("not needed") else "")
         + (f": {central['error']}" if central["error"] else ""),
         f"  API calls: {report['api_calls']['total']} (at most {report['api_calls']['max_per_account']} for one account)",
     ]
