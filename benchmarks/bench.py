@@ -233,8 +233,10 @@ def orgiam_run(ctx: dict[str, Any], run: int) -> dict[str, dict[str, Any]]:
         return steps
     if not step("first", playbook) or not step("noop", playbook):
         return steps
+    if "change" not in ctx["steps"]:  # --steps: the 10,000-account run measures the targets' steps only
+        return steps
     write_catalog(work, bucket, paths, ctx["concurrency"], POLICIES_AFTER)
-    if step("change", playbook):
+    if step("change", playbook) and "live" in ctx["steps"]:
         step("live", playbook + ["-e", "orgiam_verify=live"])
     return steps
 
@@ -301,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="naive playbook runs (default 1: it takes 10 to 30 times as long)")
     parser.add_argument("--naive-max", type=int, default=1000, help="run the naive playbook only up to this N (default 1000)")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--steps", default=",".join(benchlib.ORGIAM_STEPS),
+                        help="orgiam steps to measure, in order (default all: inventory,first,noop,change,live); "
+                             "inventory, first and noop always run")
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds per orgiam command (default 600 + 0.6 s an account); the naive playbook gets 5 times as long")
     parser.add_argument("--results", type=Path, default=RESULTS)
@@ -345,7 +350,8 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([str(BIN / "python"), "-m", "emulator", "wait", "--endpoint", endpoint, "--timeout", "120"],
                        cwd=REPO, env=env, check=True)
         ctx = {"endpoint": endpoint, "work": work, "env": env, "spec": spec, "log": log, "emulator_pid": server.pid,
-               "concurrency": args.concurrency, "timeout": timeout, "naive_timeout": 5 * timeout}
+               "concurrency": args.concurrency, "timeout": timeout, "naive_timeout": 5 * timeout,
+               "steps": {name.strip() for name in args.steps.split(",") if name.strip()}}
         naive_left = args.naive_runs if run_naive else 0
         for run in range(1, args.runs + 1):
             steps = orgiam_run(ctx, run)
