@@ -125,6 +125,8 @@ from moto.organizations.exceptions import (
 from moto.organizations.responses import OrganizationsResponse
 from moto.utilities.utils import get_partition
 
+from emulator import scaling
+
 Properties = dict[str, Any]
 
 SCP = "SERVICE_CONTROL_POLICY"
@@ -291,7 +293,7 @@ def _target(backend: Backend, target_id: str) -> Entity:
     if ROOT_ID.fullmatch(target_id) or OU_ID.fullmatch(target_id):
         found = next((ou for ou in backend.ou if ou.id == target_id), None)
     elif ACCOUNT_ID.fullmatch(target_id):
-        found = next((account for account in backend.accounts if account.id == target_id), None)
+        found = scaling.account_by_id(backend, target_id)
     else:
         raise InvalidInputException("INVALID_PATTERN_TARGET_ID",
                                     "You specified a policy target ID that doesn't match the required pattern.")
@@ -548,7 +550,8 @@ def _create_account(self: Backend, **kwargs: Any) -> dict[str, Any]:
     answer = _originals["create_account"](self, **kwargs)
     with _lock:
         account_id = answer["CreateAccountStatus"]["AccountId"]
-        _without_disabled_defaults(self, [a for a in self.accounts if a.id == account_id])
+        account = scaling.account_by_id(self, account_id)
+        _without_disabled_defaults(self, [account] if account is not None else [])
     return answer
 
 

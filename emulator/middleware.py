@@ -33,7 +33,7 @@ from http import HTTPStatus
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from emulator import account_api, iam_enforce, sts_access
+from emulator import account_api, iam_enforce, scaling, sts_access
 from emulator.call_log import AccountResolver, CallLog, CallRecord, SigningScope, operation_name, signing_scope
 from emulator.faults import Call, FaultPlan, Faults, PlanError
 
@@ -78,6 +78,7 @@ def reset_moto_state() -> None:
     # moto keeps its member-to-management account map across resets
     organizations_backends.master_accounts.clear()
     iam_enforce.clear()
+    scaling.clear()
 
 
 class OrgiamMiddleware:

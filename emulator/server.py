@@ -28,9 +28,10 @@ def install_extensions() -> None:
         if _installed:
             return
         from emulator import (cfn_cicd, cfn_iam, cfn_organizations, cfn_secrets, cfn_sso, cfn_stacks, delegated_admin,
-                             iam_backend, s3_policy, stacksets)
+                             iam_backend, s3_policy, scaling, stacksets)
 
         extensions = [
+            scaling,  # lookups that do not grow with the number of accounts (first: others wrap what it replaces)
             iam_backend,  # AWS managed policies built on first use
             cfn_iam,  # CloudFormation IAM types that really change IAM (Role, Group, User, SAMLProvider, ...)
             cfn_secrets,  # AWS::SecretsManager::Secret

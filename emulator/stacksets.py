@@ -92,6 +92,7 @@ from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult, EmptyResult
 from moto.organizations import models as org_models
 
+from emulator import scaling
 from emulator import stacksets_operations as ops
 from emulator import stacksets_targets as tg
 
@@ -511,7 +512,7 @@ def _auto_deploy(backend: org_models.OrganizationsBackend, account_id: str, befo
     gets them; one that left every target (and was under one before) loses them. Filters are not consulted."""
     if backend.org is None:
         return
-    account = next((a for a in backend.accounts if a.id == account_id), None)
+    account = scaling.account_by_id(backend, account_id)
     parent_of = tg.parents(backend)
     for stack_set in _auto_stack_sets(backend.org.master_account_id):
         target = tg.target_of(account.parent_id, list(stack_set.organizational_unit_ids), parent_of) if account else None
@@ -531,7 +532,7 @@ def _auto_deploy(backend: org_models.OrganizationsBackend, account_id: str, befo
 
 
 def _parent_of_account(backend: org_models.OrganizationsBackend, account_id: str) -> str | None:
-    account = next((a for a in backend.accounts if a.id == account_id), None)
+    account = scaling.account_by_id(backend, account_id)
     return str(account.parent_id) if account is not None else None
 
 
