@@ -14,13 +14,14 @@ the hot paths of a sync (and of seeding) by indexes, with the same answers:
   account's IAM before it is believed, so a stale entry (a deleted key, a reset) costs only the walk.
 - Organizations finds an account by id (DescribeAccount, MoveAccount, ListParents, tags, policies) and
   the accounts of a parent (ListAccountsForParent, ListChildren of accounts) by scanning every account on
-  every call (every page, for a paged list). ``OrganizationsBackend.accounts`` is kept here as a list
+  every call (every page, for a paged list; AttachPolicy, twice in every CreateAccount). ``OrganizationsBackend.accounts`` is kept here as a list
   that indexes its accounts by id and by parent as it changes (an account moved between parents moves in
   the index), with the same answers in the same order.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -287,6 +288,25 @@ def _patch_organizations() -> None:
         account = self.get_account_by_id(kwargs["AccountId"])
         account.parent_id = new_parent_id
 
+    attach_policy = backend_class.attach_policy
+    not_account = re.compile(f"{models.utils.ROOT_ID_REGEX}|{models.utils.OU_ID_REGEX}")
+    account_pattern = re.compile(models.utils.ACCOUNT_ID_REGEX)
+
+    def _attach_policy(self: Any, **kwargs: Any) -> None:
+        """moto's, finding an account target in the index (CreateAccount attaches two policies)."""
+        target_id = kwargs["TargetId"]
+        if re.match(not_account, target_id) or not re.match(account_pattern, target_id):
+            return attach_policy(self, **kwargs)
+        policy = self.get_policy_by_id(kwargs["PolicyId"])
+        account = self.accounts.by_id(target_id)
+        if account is None:
+            raise AccountNotFoundException
+        if policy not in account.attached_policies:
+            account.attached_policies.append(policy)
+            policy.attachments.append(account)
+        return None
+
+    backend_class.attach_policy = _attach_policy  # type: ignore[method-assign]
     backend_class.get_account_by_id = get_account_by_id  # type: ignore[method-assign]
     backend_class.list_accounts_for_parent = paginate(pagination_model=models.utils.PAGINATION_MODEL)(  # type: ignore[method-assign]
         list_accounts_for_parent)
