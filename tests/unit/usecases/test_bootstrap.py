@@ -106,6 +106,15 @@ def test_a_central_management_account_needs_the_deployer_too(tmp_path):
     assert B.check_organization(cat_inputs, facts(), "us-east-1").management_targeted
 
 
+def test_identity_center_mode_needs_the_deployer_in_the_management_account(tmp_path):
+    """The Identity Center stack lives there (without a delegated administrator): the pipeline deploys it as the
+    management account's orgiam-deployer."""
+    cat_inputs = inputs(tmp_path)
+    identity = dataclasses.replace(cat_inputs.catalog.identity, mode="identity_center")
+    cat_inputs = dataclasses.replace(cat_inputs, catalog=dataclasses.replace(cat_inputs.catalog, identity=identity))
+    assert B.check_organization(cat_inputs, facts(), "us-east-1").management_targeted
+
+
 class FakeOrganizations:
     """Organizations as the management account sees it (or an error for describe_organization)."""
 

@@ -270,8 +270,10 @@ def check_organization(inputs: Inputs, facts: OrgFacts, region: str) -> Placemen
     # when there is one)
     targeted = any(role_targets(role, management) for role in inputs.catalog.roles) or (
         bool(inputs.catalog.policies) and not inputs.pipeline.delegated_admin) or (
-        # or it manages the role stack sets (engine: stacksets, without a delegated administrator)
-        inputs.catalog.settings.engine == "stacksets" and not inputs.pipeline.delegated_admin)
+        # or it manages the role stack sets (engine: stacksets), or holds the Identity Center stack (identity_center),
+        # without a delegated administrator
+        (inputs.catalog.settings.engine == "stacksets" or inputs.catalog.identity.uses_identity_center)
+        and not inputs.pipeline.delegated_admin)
     return Placement(found["central_account"], found["pipeline.account"], targeted or found["central_account"].is_management,
                      found.get("pipeline.delegated_admin"))
 
