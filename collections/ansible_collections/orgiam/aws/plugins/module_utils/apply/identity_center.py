@@ -16,17 +16,14 @@ leaves the stack as CloudFormation last made it."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-import dataclasses
-import json
-
-from ..model import Decision, Result, StackState, Task, VerifiedState
+from ..model import Result, StackState, Task, VerifiedState
 from ..plan.drift import Drift
 from ..plan.access import access_changes, identity_center_access
-from ..render.common import desired_template
 from ..render.identity_center import ASSIGNMENT, PERMISSION_SET
-from .operators import Context, RenderedOperator, drift_digest, keep_removed, with_retained
+from .operators import Context, RenderedOperator, verified_state
 
 
 class IdentityCenterOperator(RenderedOperator):
@@ -54,8 +51,7 @@ class IdentityCenterOperator(RenderedOperator):
                 drifts.append(Drift(logical, ASSIGNMENT, f"{name} -> {key[1].lower()} {key[2]} in {key[0]}", "Assignment",
                                     {"InstanceArn": instance, "PermissionSetArn": ps_arn, "TargetId": key[0],
                                      "PrincipalType": key[1], "PrincipalId": key[2]}, None))
-        fields = {f.name: getattr(state, f.name) for f in dataclasses.fields(StackState)}
-        return VerifiedState(**fields, drift=tuple(drifts), template=template, digest=drift_digest(d.to_dict() for d in drifts))
+        return verified_state(state, drifts, template)
 
     def put_back(self, ctx: Context, task: Task, drift: list[Any], template: Any, result: Result) -> None:
         sso = ctx.clients.member_client("sso-admin", task.account_id, task.region)
@@ -83,19 +79,10 @@ class IdentityCenterOperator(RenderedOperator):
     def access_changes(self, task: Task, before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[dict[str, str]]:
         return access_changes(identity_center_access(before), identity_center_access(after))
 
-    def decide(self, ctx: Context, cfn: Any, task: Task, state: Any, result: Result) -> Decision:
-        self._keep_removed_permission_sets(ctx, cfn, task, state, result)
-        return with_retained(super().decide(ctx, cfn, task, state, result), result)
+    keeps = PERMISSION_SET  # a role dropped from the catalog keeps its permission set, assigned to nobody
 
-    def _keep_removed_permission_sets(self, ctx: Context, cfn: Any, task: Task, state: StackState | None, result: Result) -> None:
-        _, kept = keep_removed(ctx, cfn, task, state, PERMISSION_SET)
-        if not kept:
-            return
-        template = task.desired.document
-        task.desired = desired_template(dict(template, Resources={**template["Resources"], **kept}))
-        result.retained = sorted(str(r["Properties"]["Name"]) for r in kept.values())
-        result.reason = (f"keeps permission set(s) {', '.join(result.retained)} (no longer in the catalog, assigned to "
-                         f"nobody; prune is '{ctx.prune}')")
+    def kept_reason(self, names: list[str], prune: str) -> str:
+        return f"keeps permission set(s) {', '.join(names)} (no longer in the catalog, assigned to nobody; prune is '{prune}')"
 
 
 def permission_set_arns(cfn: Any, stack: str) -> dict[str, str]:

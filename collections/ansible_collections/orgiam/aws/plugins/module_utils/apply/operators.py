@@ -193,8 +193,7 @@ class Operator:
         """The stack with what differs between ``template`` and the live IAM state of what it owns."""
         template = template or {}
         drifts = live_drift(ctx, task.account_id, task.region, task.partition, template)
-        fields = {f.name: getattr(state, f.name) for f in dataclasses.fields(StackState)}
-        return VerifiedState(**fields, drift=tuple(drifts), template=template, digest=drift_digest(d.to_dict() for d in drifts))
+        return verified_state(state, drifts, template)
 
     def settle(self, ctx: Context, cfn: Any, task: Task) -> Any:
         """Wait for an operation in progress to end; the state it ends in."""
@@ -335,6 +334,26 @@ class RenderedOperator(Operator):
     def desired_document(self, ctx: Context, task: Task) -> dict[str, Any] | None:
         return task.desired.document
 
+    # an organization-wide stack keeps the resources of this type the catalog dropped, unless prune is 'apply'
+    keeps = ""
+
+    def decide(self, ctx: Context, cfn: Any, task: Task, state: Any, result: Result) -> Decision:
+        if not self.keeps:
+            return super().decide(ctx, cfn, task, state, result)
+        deployed, kept = keep_removed(ctx, cfn, task, state, self.keeps)
+        if kept:
+            task.desired = desired_template(self.with_kept(task.desired.document, deployed, kept))
+            result.retained = sorted(str(r["Properties"]["Name"]) for r in kept.values())
+            result.reason = self.kept_reason(result.retained, ctx.prune)
+        return with_retained(super().decide(ctx, cfn, task, state, result), result)
+
+    def with_kept(self, template: dict[str, Any], deployed: dict[str, Any], kept: dict[str, Any]) -> dict[str, Any]:
+        """The desired template with the ``kept`` resources of the ``deployed`` one carried over."""
+        return dict(template, Resources={**template["Resources"], **kept})
+
+    def kept_reason(self, names: list[str], prune: str) -> str:
+        return f"keeps {', '.join(names)} (no longer in the catalog; prune is '{prune}')"
+
 
 class CentralOperator(RenderedOperator):
     """The central account's identity stack: a template orgiam renders, previewed resource by resource.
@@ -410,6 +429,13 @@ def keep_removed(ctx: Context, cfn: Any, task: Task, state: StackState | None, r
     kept = {logical: resource for logical, resource in (deployed.get("Resources") or {}).items()
             if resource.get("Type") == rtype and (resource.get("Properties") or {}).get("Name") not in wanted}
     return deployed, kept
+
+
+def verified_state(state: StackState, drifts: Iterable[Drift], template: dict[str, Any]) -> VerifiedState:
+    """The stack as observed, with what live verification found different from ``template``."""
+    drifts = tuple(drifts)
+    fields = {f.name: getattr(state, f.name) for f in dataclasses.fields(StackState)}
+    return VerifiedState(**fields, drift=drifts, template=template, digest=drift_digest(d.to_dict() for d in drifts))
 
 
 def with_retained(decision: Decision, result: Result) -> Decision:

@@ -19,17 +19,15 @@ Besides what every rendered stack gets (resource diffs, change-set previews, pru
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any
 
 from ..aws.errors import error_code
 from ..aws.organizations import root_policy_types
-from ..model import Decision, Result, StackState, Task, VerifiedState
+from ..model import Result, StackState, Task, VerifiedState
 from ..plan.drift import Drift
-from ..render.common import desired_template
 from ..render.org_policies import attachments, target_changes
-from .operators import Context, RenderedOperator, drift_digest, keep_removed, with_retained
+from .operators import Context, RenderedOperator, verified_state
 
 POLICY = "AWS::Organizations::Policy"
 
@@ -64,9 +62,7 @@ class OrgPoliciesOperator(RenderedOperator):
             attached = sorted(live_targets(org, ids[logical]))
             if attached != sorted(wanted.get("TargetIds") or []):
                 drifts.append(Drift(logical, POLICY, name, "TargetIds", attached, sorted(wanted.get("TargetIds") or [])))
-        fields = {f.name: getattr(state, f.name) for f in dataclasses.fields(StackState)}
-        return VerifiedState(**fields, drift=tuple(drifts), template=template,
-                             digest=drift_digest(d.to_dict() for d in drifts))
+        return verified_state(state, drifts, template)
 
     def put_back(self, ctx: Context, task: Task, drift: list[Any], template: Any, result: Result) -> None:
         org = ctx.clients.member_client("organizations", task.account_id, task.region)
@@ -102,23 +98,17 @@ class OrgPoliciesOperator(RenderedOperator):
                     "uses, then sync again")
         return super().observe(ctx, cfn, task)
 
-    def decide(self, ctx: Context, cfn: Any, task: Task, state: Any, result: Result) -> Decision:
-        self._keep_removed_policies(ctx, cfn, task, state, result)
-        return with_retained(super().decide(ctx, cfn, task, state, result), result)
+    keeps = POLICY  # a policy dropped from the catalog stays attached as it was, unless prune is 'apply'
 
-    def _keep_removed_policies(self, ctx: Context, cfn: Any, task: Task, state: StackState | None, result: Result) -> None:
-        deployed, kept = keep_removed(ctx, cfn, task, state, POLICY)
-        if not kept:
-            return
-        template = task.desired.document
-        merged = dict(template, Resources={**template["Resources"], **kept})
+    def with_kept(self, template: dict[str, Any], deployed: dict[str, Any], kept: dict[str, Any]) -> dict[str, Any]:
+        merged = super().with_kept(template, deployed, kept)
         names = dict(((deployed.get("Metadata") or {}).get("OrgiamTargets") or {}))
         names.update((template.get("Metadata") or {}).get("OrgiamTargets") or {})
         merged["Metadata"] = {"OrgiamTargets": names}
-        task.desired = desired_template(merged)
-        result.retained = sorted(r["Properties"]["Name"] for r in kept.values())
-        result.reason = (f"keeps {', '.join(result.retained)} (no longer in the catalog, still attached; "
-                         f"prune is '{ctx.prune}')")
+        return merged
+
+    def kept_reason(self, names: list[str], prune: str) -> str:
+        return f"keeps {', '.join(names)} (no longer in the catalog, still attached; prune is '{prune}')"
 
     def describe_changes(self, before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
         # first, by name as people know them: which targets gain or lose which policy
