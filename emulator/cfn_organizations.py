@@ -126,8 +126,8 @@ from moto.organizations.responses import OrganizationsResponse
 from moto.utilities.utils import get_partition
 
 from emulator import scaling
+from emulator.cfn_handled import HandledResource, Properties
 
-Properties = dict[str, Any]
 
 SCP = "SERVICE_CONTROL_POLICY"
 RCP = "RESOURCE_CONTROL_POLICY"
@@ -649,10 +649,6 @@ class HandlerFailure(OrganizationsClientError):
     """A failure AWS's resource handler reports itself, before any API call."""
 
 
-def _properties(cloudformation_json: dict[str, Any]) -> Properties:
-    return copy.deepcopy(dict(cloudformation_json.get("Properties") or {}))
-
-
 def content_text(content: Any) -> str:
     """``Content`` as the handler sends it: a string as it is, an object as compact JSON (Jackson's
     ``writeValueAsString``: no whitespace, keys in the template's order, non-ASCII kept)."""
@@ -696,7 +692,7 @@ def _passing_over(*errors: type[BaseException]) -> Iterator[None]:
         pass
 
 
-class OrganizationsPolicy(CloudFormationModel):
+class OrganizationsPolicy(HandledResource, CloudFormationModel):
     """``AWS::Organizations::Policy`` (see the module docstring)."""
 
     ATTRIBUTES = ("Id", "Arn", "AwsManaged")
@@ -709,23 +705,12 @@ class OrganizationsPolicy(CloudFormationModel):
         self.properties = properties
 
     @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""  # Name is required and used as given: moto must not generate one
-
-    @staticmethod
     def cloudformation_type() -> str:
         return "AWS::Organizations::Policy"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in cls.ATTRIBUTES
 
     @property
     def physical_resource_id(self) -> str:
         return self.policy_id
-
-    def is_created(self) -> bool:
-        return True
 
     def get_cfn_attribute(self, attribute_name: str) -> Any:
         if attribute_name == "Id":
@@ -741,35 +726,9 @@ class OrganizationsPolicy(CloudFormationModel):
         from those."""
         self.properties = copy.deepcopy(properties)
 
-    # moto calls these three -------------------------------------------------------------------------
-
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-        **kwargs: Any,
-    ) -> OrganizationsPolicy:
-        return cls._create(account_id, region_name, _properties(cloudformation_json))
-
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
-        cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any],
-        account_id: str, region_name: str,
-    ) -> OrganizationsPolicy:
-        properties = _properties(cloudformation_json)
-        if not isinstance(original_resource, OrganizationsPolicy):
-            return cls._create(account_id, region_name, properties)
-        if properties.get("Type") != original_resource.properties.get("Type"):  # create-only: a replacement
-            replacement = cls._create(account_id, region_name, properties)
-            original_resource.delete(account_id, region_name)
-            return replacement
-        original_resource._update(properties)
-        return original_resource
-
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[override]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-    ) -> None:
-        pass  # moto deletes through the created object's delete()
+    def _replaces(cls, before: Properties, after: Properties) -> bool:
+        return after.get("Type") != before.get("Type")  # create-only
 
     # what the handler does ------------------------------------------------------------------------------
 

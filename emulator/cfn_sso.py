@@ -53,8 +53,8 @@ from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.common_models import CloudFormationModel
 
 from emulator import identity_center as ic
+from emulator.cfn_handled import HandledResource, Properties
 
-Properties = dict[str, Any]
 
 _HANDLER_CODES = {
     "ConflictException": "ResourceConflict",
@@ -77,10 +77,6 @@ def clear_model_caches() -> None:
     """Forget moto's type -> model maps, so that they are rebuilt with the classes defined here."""
     for cached in (cfn_parsing.get_model_list, cfn_parsing.get_model_map, cfn_parsing.get_name_type_map):
         cached.cache_clear()
-
-
-def _properties(cloudformation_json: dict[str, Any]) -> Properties:
-    return copy.deepcopy(dict(cloudformation_json.get("Properties") or {}))
 
 
 def _failed(status: dict[str, Any]) -> None:
@@ -168,7 +164,7 @@ def _converge(permission_set: ic.PermissionSet, properties: Properties) -> None:
     ic.tag(permission_set, wanted_tags)
 
 
-class SsoPermissionSet(CloudFormationModel):
+class SsoPermissionSet(HandledResource, CloudFormationModel):
     """``AWS::SSO::PermissionSet`` (see the module docstring)."""
 
     ATTRIBUTES = ("PermissionSetArn",)
@@ -181,23 +177,12 @@ class SsoPermissionSet(CloudFormationModel):
         self.properties = properties
 
     @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""  # Name is required and used as given: moto must not generate one
-
-    @staticmethod
     def cloudformation_type() -> str:
         return "AWS::SSO::PermissionSet"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in cls.ATTRIBUTES
 
     @property
     def physical_resource_id(self) -> str:
         return f"{self.instance_arn}|{self.arn}"
-
-    def is_created(self) -> bool:
-        return True
 
     def get_cfn_attribute(self, attribute_name: str) -> Any:
         if attribute_name == "PermissionSetArn":
@@ -208,33 +193,8 @@ class SsoPermissionSet(CloudFormationModel):
         self.properties = copy.deepcopy(properties)
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-        **kwargs: Any,
-    ) -> SsoPermissionSet:
-        return cls._create(account_id, region_name, _properties(cloudformation_json))
-
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
-        cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any],
-        account_id: str, region_name: str,
-    ) -> SsoPermissionSet:
-        properties = _properties(cloudformation_json)
-        if not isinstance(original_resource, SsoPermissionSet):
-            return cls._create(account_id, region_name, properties)
-        old = original_resource.properties
-        if properties.get("Name") != old.get("Name") or properties.get("InstanceArn") != old.get("InstanceArn"):
-            replacement = cls._create(account_id, region_name, properties)
-            original_resource._retire()
-            return replacement
-        original_resource._update(properties)
-        return original_resource
-
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[override]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-    ) -> None:
-        pass  # moto deletes through the created object's delete()
+    def _replaces(cls, before: Properties, after: Properties) -> bool:
+        return after.get("Name") != before.get("Name") or after.get("InstanceArn") != before.get("InstanceArn")
 
     def _instance(self) -> ic.Instance:
         return ic.instance_for(self.account_id, self.region_name, self.instance_arn)
@@ -275,7 +235,7 @@ class SsoPermissionSet(CloudFormationModel):
             if any(arn == permission_set.arn for _, arn in instance.provisioned):
                 _failed(ic.provision_permission_set(instance, permission_set, "ALL_PROVISIONED_ACCOUNTS"))
 
-    def _retire(self) -> None:
+    def _retire(self, account_id: str, region_name: str) -> None:
         """Delete the replaced set now, or with its last assignment while assignments still name it."""
         instance = self._instance()
         with ic._lock:
@@ -298,7 +258,7 @@ class SsoPermissionSet(CloudFormationModel):
 ASSIGNMENT_KEYS = ("InstanceArn", "TargetId", "TargetType", "PermissionSetArn", "PrincipalType", "PrincipalId")
 
 
-class SsoAssignment(CloudFormationModel):
+class SsoAssignment(HandledResource, CloudFormationModel):
     """``AWS::SSO::Assignment`` (see the module docstring)."""
 
     def __init__(self, account_id: str, region_name: str, properties: Properties) -> None:
@@ -307,23 +267,12 @@ class SsoAssignment(CloudFormationModel):
         self.properties = properties
 
     @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
     def cloudformation_type() -> str:
         return "AWS::SSO::Assignment"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
 
     @property
     def physical_resource_id(self) -> str:
         return "|".join(str(self.properties.get(key)) for key in ASSIGNMENT_KEYS)
-
-    def is_created(self) -> bool:
-        return True
 
     def get_cfn_attribute(self, attribute_name: str) -> Any:
         raise UnformattedGetAttTemplateException()
@@ -335,31 +284,11 @@ class SsoAssignment(CloudFormationModel):
                 "principal_id": self.properties.get("PrincipalId")}
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-        **kwargs: Any,
-    ) -> SsoAssignment:
-        return cls._create(account_id, region_name, _properties(cloudformation_json))
+    def _replaces(cls, before: Properties, after: Properties) -> bool:
+        return any(after.get(k) != before.get(k) for k in ASSIGNMENT_KEYS)  # every property is create-only
 
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
-        cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any],
-        account_id: str, region_name: str,
-    ) -> SsoAssignment:
-        properties = _properties(cloudformation_json)
-        if isinstance(original_resource, SsoAssignment) and \
-                all(properties.get(k) == original_resource.properties.get(k) for k in ASSIGNMENT_KEYS):
-            return original_resource
-        replacement = cls._create(account_id, region_name, properties)  # every property is create-only
-        if isinstance(original_resource, SsoAssignment):
-            original_resource.delete(account_id, region_name)
-        return replacement
-
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[override]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-    ) -> None:
-        pass
+    def _update(self, properties: Properties) -> None:
+        pass  # nothing changes in place
 
     @classmethod
     def _create(cls, account_id: str, region_name: str, properties: Properties) -> SsoAssignment:
